@@ -1,0 +1,3 @@
+from mango_transfer.cli.main import main
+
+main()

@@ -1,0 +1,18 @@
+"""The ``mango-transfer`` command group; each subcommand lives in its own module."""
+
+from __future__ import annotations
+
+import click
+
+from .. import __version__
+from .serve import serve
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mango-transfer")
+def main() -> None:
+    """Move research data between this disk and an iRODS zone (ManGO): fast, resumable, verified."""
+
+
+main.add_command(serve)
+# -- further commands are registered below --

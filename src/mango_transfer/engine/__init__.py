@@ -1,0 +1,1 @@
+"""The transfer engine: pure decisions, options, and (later) the async transfer loop."""

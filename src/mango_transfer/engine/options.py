@@ -1,0 +1,177 @@
+"""Transfer options: one frozen value passed explicitly, and the one table the CLI flags come from.
+
+``TransferOptions`` holds the defaults; ``OPTION_TABLE`` adds, per field, the flag's help, its
+``MANGO_*`` environment variable and the commands it applies to. ``mango_transfer.cli.options``
+turns the table into click options, so a flag, its default, its variable and its help text are
+written once (as rclone's option tables do). The engine never imports click.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from mango_transfer.engine.decide import SkipRules
+from mango_transfer.errors import UsageError
+
+__all__ = [
+    "ACL_LEVELS",
+    "ENV_PREFIX",
+    "MIB",
+    "OPTION_TABLE",
+    "AclGrant",
+    "OptionSpec",
+    "TransferOptions",
+    "parse_acl",
+    "parse_size",
+]
+
+MIB = 1024 * 1024
+ENV_PREFIX = "MANGO_"
+ACL_LEVELS = ("read", "write", "own", "null")
+_MAX_BACKOFF = 60.0  # seconds; a longer wait helps no transfer and looks like a hang
+_ALL = frozenset({"upload", "download", "sync"})
+
+
+@dataclass(frozen=True)
+class AclGrant:
+    """``--acl USER:LEVEL``: give ``user`` ``level`` on everything uploaded, recursively."""
+
+    user: str
+    level: str
+
+    def __str__(self) -> str:
+        return f"{self.user}:{self.level}"
+
+
+def parse_acl(text: str) -> AclGrant:
+    """Parse ``USER:LEVEL`` (``USER`` may be ``user#zone``); raise UsageError otherwise."""
+    user, sep, level = text.rpartition(":")
+    if not sep or not user or level not in ACL_LEVELS:
+        raise UsageError(f"invalid --acl value {text!r}",
+                         hint=f"use USER:LEVEL with LEVEL one of {', '.join(ACL_LEVELS)}")
+    return AclGrant(user, level)
+
+
+_SIZE = re.compile(r"\s*(\d+)\s*([KMGT]?)i?B?\s*", re.IGNORECASE)
+
+
+def parse_size(text: str) -> int:
+    """``32M``, ``1GiB``, ``4096`` → bytes (binary units, as rclone's SizeSuffix)."""
+    match = _SIZE.fullmatch(text)
+    if not match:
+        raise UsageError(f"invalid size {text!r}", hint="use a number with an optional K, M, G "
+                                                        "or T suffix, e.g. 32M")
+    power = "KMGT".find(match.group(2).upper()) + 1 if match.group(2) else 0
+    return int(match.group(1)) << (10 * power)
+
+
+@dataclass(frozen=True)
+class TransferOptions:
+    """Every knob of one run. Frozen and passed explicitly: no global configuration."""
+
+    threads: int = 16
+    checksum: bool = False
+    verify: bool = False
+    force: bool = False
+    size_only: bool = False
+    ignore_existing: bool = False
+    update: bool = False
+    modify_window: int = 1
+    dry_run: bool = False
+    chunk_threshold: int = 32 * MIB
+    chunk_connections: int = 4
+    retries: int = 3
+    retry_backoff: float = 1.0
+    acl: tuple[AclGrant, ...] = ()
+    delete: bool = False
+
+    def __post_init__(self) -> None:
+        minimum = {"threads": 1, "chunk_connections": 1, "chunk_threshold": 1, "retries": 0,
+                   "modify_window": 0}
+        for name, low in minimum.items():
+            if getattr(self, name) < low:
+                flag = "--" + name.replace("_", "-")
+                raise UsageError(f"{flag} must be at least {low}, got {getattr(self, name)}")
+        if self.retry_backoff < 0:
+            raise UsageError(f"--retry-backoff must not be negative, got {self.retry_backoff}")
+
+    def skip_rules(self) -> SkipRules:
+        """The subset ``decide()`` needs."""
+        return SkipRules(checksum=self.checksum, force=self.force, size_only=self.size_only,
+                         ignore_existing=self.ignore_existing, update=self.update,
+                         delete=self.delete, modify_window=self.modify_window)
+
+    def backoff(self, attempt: int) -> float:
+        """Seconds to wait before retry number ``attempt`` (1-based): base × 2^(attempt−1)."""
+        return min(self.retry_backoff * 2.0 ** max(attempt - 1, 0), _MAX_BACKOFF)
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    """One row of the option table. The default comes from ``TransferOptions`` itself."""
+
+    name: str
+    help: str
+    short: str | None = None
+    metavar: str | None = None
+    parse: Callable[[str], Any] | None = None
+    multiple: bool = False
+    commands: frozenset[str] = _ALL
+    group: str = "Transfer"
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def envvar(self) -> str:
+        return ENV_PREFIX + self.name.upper()
+
+    @property
+    def default(self) -> Any:
+        field = {f.name: f for f in dataclasses.fields(TransferOptions)}[self.name]
+        return field.default
+
+
+OPTION_TABLE: tuple[OptionSpec, ...] = (
+    OptionSpec("threads", "Files moved at once, each on its own iRODS connection. Raise it for "
+               "many small files over a slow link, e.g. --threads 32.", short="-t", metavar="N",
+               group="Performance"),
+    OptionSpec("checksum", "Skip a file only when size and SHA-256 match, instead of size and "
+               "modification time. Slower (files are hashed) but catches same-size edits.",
+               short="-c", group="Skip rules"),
+    OptionSpec("size_only", "Skip a file when the sizes match, ignoring times and checksums.",
+               group="Skip rules"),
+    OptionSpec("ignore_existing", "Skip every file that already exists on the destination.",
+               group="Skip rules"),
+    OptionSpec("update", "Skip files that are newer on the destination than on the source.",
+               short="-u", group="Skip rules"),
+    OptionSpec("force", "Transfer every file, even when it looks unchanged.", group="Skip rules"),
+    OptionSpec("modify_window", "Seconds two modification times may differ and still count as "
+               "equal. iRODS keeps whole seconds, hence 1.", metavar="SECONDS",
+               group="Skip rules"),
+    OptionSpec("verify", "After each transfer compare the SHA-256 computed while streaming with "
+               "the server's checksum; a mismatch fails the file (retried once).",
+               group="Safety"),
+    OptionSpec("dry_run", "Show what would be transferred (and deleted) without changing "
+               "anything.", short="-n", group="Safety"),
+    OptionSpec("chunk_threshold", "Files at least this large move in parallel byte ranges over "
+               "several connections, e.g. 64M.", metavar="SIZE", parse=parse_size,
+               group="Performance"),
+    OptionSpec("chunk_connections", "Connections per large file above --chunk-threshold.",
+               metavar="N", group="Performance"),
+    OptionSpec("retries", "Attempts after a transient failure (connection reset, timeout, busy "
+               "server); permanent errors fail at once.", metavar="N", group="Safety"),
+    OptionSpec("retry_backoff", "Seconds before the first retry; doubled for each further one.",
+               metavar="SECONDS", group="Safety"),
+    OptionSpec("acl", "After upload, grant USER LEVEL (read, write, own, null) on everything "
+               "uploaded; repeatable, e.g. --acl alice:read.", metavar="USER:LEVEL",
+               parse=parse_acl, multiple=True, commands=frozenset({"upload", "sync"}),
+               group="Upload"),
+    OptionSpec("delete", "Delete destination files missing from the source. Try with --dry-run "
+               "first.", commands=frozenset({"sync"}), group="Sync"),
+)

@@ -1,0 +1,1 @@
+"""iRODS side of a transfer: environment loading, sessions and error translation (PRC inside)."""

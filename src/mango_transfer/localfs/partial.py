@@ -1,0 +1,240 @@
+"""Atomic, resumable downloads: bytes go to a hidden partial file, renamed only when complete.
+
+- The partial file lives **in the destination folder** (same file system, so the final
+  ``os.replace`` is atomic): a reader never sees a half-written file under the final name.
+- Beside it, a small JSON **state file** (mode 0600) records the byte ranges already flushed to
+  disk and the remote object's identity (path, size, mtime, checksum). A later run resumes only if
+  the identity still matches; if the object changed, the stale bytes are discarded.
+- A range is recorded only after ``fsync`` of the data, and the state file is replaced
+  atomically, so a crash (even SIGKILL) can lose progress but never claims bytes not on disk.
+- On failure both files are kept (that is the point); on success the state file is removed.
+
+All functions block: the engine calls them through ``anyio.to_thread``. Several chunk workers may
+write one download at once; each opens its own handle (:meth:`PartialDownload.open_writer`, no
+``os.pwrite`` so it works on Windows) and reports finished ranges through a lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import threading
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import BinaryIO
+
+from mango_transfer.errors import VerificationFailed
+from mango_transfer.localfs.errors import translate_os_errors
+
+__all__ = [
+    "PARTIAL_SUFFIX",
+    "STATE_SUFFIX",
+    "PartialDownload",
+    "RemoteIdentity",
+    "ResumeState",
+    "merge_ranges",
+    "partial_path",
+    "state_path",
+]
+
+PARTIAL_SUFFIX = ".mtpartial"
+STATE_SUFFIX = ".mtstate"
+_STATE_VERSION = 1
+_NAME_MAX = 255  # bytes, on common file systems
+_HASH_CHARS = 8
+
+Range = tuple[int, int]  # [start, end): end exclusive
+
+
+def _hidden_name(final: Path, suffix: str) -> str:
+    """``.<name>.<hash8><suffix>``, truncated to fit NAME_MAX.
+
+    The hash of the full name keeps two long names that share a truncated prefix apart.
+    """
+    digest = hashlib.sha256(final.name.encode("utf-8", "surrogateescape")).hexdigest()
+    tail = f".{digest[:_HASH_CHARS]}{suffix}"
+    budget = _NAME_MAX - 1 - len(tail.encode())
+    stem = final.name.encode("utf-8", "surrogateescape")[:budget].decode("utf-8", "ignore")
+    return f".{stem}{tail}"
+
+
+def partial_path(final: Path) -> Path:
+    """Where the bytes of ``final`` are written until the download completes."""
+    return final.with_name(_hidden_name(final, PARTIAL_SUFFIX))
+
+
+def state_path(final: Path) -> Path:
+    """Where the resume state of ``final`` is kept."""
+    return final.with_name(_hidden_name(final, STATE_SUFFIX))
+
+
+def merge_ranges(ranges: Iterable[Range]) -> tuple[Range, ...]:
+    """Sort and coalesce overlapping or touching ranges."""
+    merged: list[Range] = []
+    for start, end in sorted(r for r in ranges if r[1] > r[0]):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return tuple(merged)
+
+
+@dataclass(frozen=True)
+class RemoteIdentity:
+    """What must not have changed on the server for the saved bytes to still be valid."""
+
+    path: str
+    size: int
+    mtime: int
+    checksum: str | None = None
+
+
+@dataclass(frozen=True)
+class ResumeState:
+    """The remote identity and the byte ranges of it already safely on local disk."""
+
+    identity: RemoteIdentity
+    ranges: tuple[Range, ...] = ()
+
+    def with_range(self, start: int, end: int) -> ResumeState:
+        return replace(self, ranges=merge_ranges((*self.ranges, (start, end))))
+
+    @property
+    def done_bytes(self) -> int:
+        return sum(end - start for start, end in self.ranges)
+
+    def missing(self) -> tuple[Range, ...]:
+        """The ranges still to download, in order."""
+        gaps: list[Range] = []
+        position = 0
+        for start, end in self.ranges:
+            if start > position:
+                gaps.append((position, start))
+            position = max(position, end)
+        if position < self.identity.size:
+            gaps.append((position, self.identity.size))
+        return tuple(gaps)
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing()
+
+    def to_json(self) -> str:
+        return json.dumps({"version": _STATE_VERSION, "remote": asdict(self.identity),
+                           "ranges": [list(r) for r in self.ranges]})
+
+    @classmethod
+    def from_json(cls, text: str) -> ResumeState | None:
+        """Parse a state file; None for anything unexpected (then the download starts over)."""
+        try:
+            data = json.loads(text)
+            if data.get("version") != _STATE_VERSION:
+                return None
+            identity = RemoteIdentity(**data["remote"])
+            ranges = merge_ranges((int(s), int(e)) for s, e in data["ranges"])
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return None
+        return cls(identity, ranges)
+
+
+def _write_state(path: Path, state: ResumeState) -> None:
+    """Replace the state file atomically, mode 0600 (it names remote paths)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(state.to_json())
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _load_state(path: Path, partial: Path, identity: RemoteIdentity) -> ResumeState | None:
+    """The saved state if it matches ``identity`` and its bytes are still on disk, else None."""
+    try:
+        state = ResumeState.from_json(path.read_text(encoding="utf-8"))
+        partial_size = partial.stat().st_size
+    except (OSError, UnicodeDecodeError):
+        return None
+    if state is None or state.identity != identity:
+        return None
+    if state.ranges and state.ranges[-1][1] > partial_size:
+        return None  # the partial was truncated behind our back: trust nothing
+    return state
+
+
+class PartialDownload:
+    """One download into ``final`` via its partial file; see the module docstring.
+
+    Use :meth:`open` (resumes when possible), write ranges with :meth:`open_writer` +
+    :meth:`record`, then :meth:`finish` or leave it for the next run.
+    """
+
+    def __init__(self, final: Path, state: ResumeState) -> None:
+        self.final = final
+        self.partial = partial_path(final)
+        self.state_file = state_path(final)
+        self._state = state
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, final: Path, identity: RemoteIdentity) -> PartialDownload:
+        """Resume a matching earlier attempt, or start fresh (discarding stale bytes)."""
+        partial, state_file = partial_path(final), state_path(final)
+        with translate_os_errors(final, partial=os.fspath(partial)):
+            state = _load_state(state_file, partial, identity)
+            if state is None:
+                state = ResumeState(identity)
+                with open(partial, "wb"):  # create or truncate
+                    pass
+                _write_state(state_file, state)
+        return cls(final, state)
+
+    @property
+    def state(self) -> ResumeState:
+        with self._lock:
+            return self._state
+
+    def open_writer(self) -> BinaryIO:
+        """A new read-write handle on the partial file, one per chunk worker (seek, write)."""
+        with translate_os_errors(self.final, partial=os.fspath(self.partial)):
+            return open(self.partial, "r+b")
+
+    def record(self, writer: BinaryIO, start: int, end: int) -> None:
+        """Mark ``[start, end)`` done, after its bytes are flushed to disk by ``writer``."""
+        with translate_os_errors(self.final, partial=os.fspath(self.partial)):
+            writer.flush()
+            os.fsync(writer.fileno())
+            with self._lock:
+                self._state = self._state.with_range(start, end)
+                _write_state(self.state_file, self._state)
+
+    def finish(self, mtime: int | None = None) -> Path:
+        """Set the mtime, rename onto the final name, drop the state file. Needs all bytes."""
+        with self._lock:
+            missing = self._state.missing()
+        if missing:
+            raise ValueError(f"download of {self.final} is incomplete: missing {missing}")
+        with translate_os_errors(self.final, partial=os.fspath(self.partial)):
+            size = self.partial.stat().st_size
+            if size != self._state.identity.size:
+                raise VerificationFailed("downloaded size differs from the remote size",
+                                         path=self.final, expected=str(self._state.identity.size),
+                                         actual=str(size))
+            if mtime is not None:
+                os.utime(self.partial, (mtime, mtime))
+            os.replace(self.partial, self.final)
+            self.state_file.unlink(missing_ok=True)
+        return self.final
+
+    def discard(self) -> None:
+        """Remove the partial and its state (e.g. verification failed: the bytes are wrong)."""
+        with translate_os_errors(self.final):
+            self.partial.unlink(missing_ok=True)
+            self.state_file.unlink(missing_ok=True)

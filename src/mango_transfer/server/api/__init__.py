@@ -1,0 +1,8 @@
+"""API handlers, one module per family; ``HANDLERS`` maps iRODS API numbers to coroutines."""
+
+from __future__ import annotations
+
+from . import admin, auth, collections, data, metadata, query
+from .base import AUTH_APIS, HANDLERS, Reply
+
+__all__ = ["AUTH_APIS", "HANDLERS", "Reply", "admin", "auth", "collections", "data", "metadata", "query"]

@@ -1,0 +1,70 @@
+"""Logical-path rules and permission checks, matching what a live 5.0.2 zone does.
+
+Data-object paths are *not* normalised by iRODS (``a//b`` or ``..`` simply name nothing), while
+collection paths get their trailing slash removed; the error codes below are the observed ones.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from .catalog import READ, Catalog, User
+from .codes import (
+    CAT_NO_ACCESS_PERMISSION,
+    CAT_UNKNOWN_COLLECTION,
+    SYS_INVALID_FILE_PATH,
+    SYS_INVALID_INPUT_PARAM,
+    USER_INPUT_PATH_ERR,
+    USER_PACKSTRUCT_INPUT_ERR,
+    IrodsError,
+)
+
+MAX_PATH_BYTES = 1088
+
+
+def _check_length(path: str) -> None:
+    if len(path.encode("utf-8", errors="surrogateescape")) > MAX_PATH_BYTES:
+        raise IrodsError(USER_PACKSTRUCT_INPUT_ERR, "path too long")
+
+
+def data_path(path: str) -> str:
+    _check_length(path)
+    if not path.startswith("/"):
+        raise IrodsError(SYS_INVALID_FILE_PATH, f"relative path {path!r}")
+    if path.endswith("/"):
+        raise IrodsError(USER_INPUT_PATH_ERR, f"trailing slash in {path!r}")
+    parts = path.split("/")[1:]
+    if any(part in ("", ".", "..") for part in parts):
+        raise IrodsError(CAT_UNKNOWN_COLLECTION, f"no collection for {path!r}")
+    return path
+
+
+def collection_path(path: str) -> str | None:
+    """Normalised collection path, or None when iRODS would silently do nothing (``a//b``)."""
+    _check_length(path)
+    if not path.startswith("/"):
+        raise IrodsError(SYS_INVALID_INPUT_PARAM, f"relative path {path!r}")
+    if path != "/":
+        path = path.rstrip("/") or "/"
+    parts = path.split("/")[1:]
+    if any(part == ".." for part in parts):
+        raise IrodsError(USER_INPUT_PATH_ERR, f"'..' in {path!r}")
+    if any(part in ("", ".") for part in parts) and path != "/":
+        return None
+    return path
+
+
+def access(catalog: Catalog, object_id: int, user: User) -> int:
+    return catalog.access_level(object_id, user)
+
+
+def require(catalog: Catalog, object_id: int, user: User, level: int, admin_mode: bool = False) -> None:
+    if admin_mode and user.is_admin:
+        return
+    if catalog.access_level(object_id, user) < level:
+        raise IrodsError(CAT_NO_ACCESS_PERMISSION, "access denied")
+
+
+def visible_collection(catalog: Catalog, coll: sqlite3.Row, user: User) -> bool:
+    """Without read on the parent collection an object is invisible, even to a rodsadmin."""
+    return catalog.access_level(coll["coll_id"], user) >= READ
