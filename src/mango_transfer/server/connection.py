@@ -66,8 +66,14 @@ class ClientSession:
         finally:
             abandon(self.server, self.state)
             close_all(self.state)
-            with anyio.CancelScope(shield=True):
-                await self.stream.aclose()
+            await self._close_stream()
+
+    async def _close_stream(self) -> None:
+        """TLS wants a close_notify exchange; never let a silent peer keep us waiting."""
+        with anyio.move_on_after(2, shield=True) as scope:
+            await self.stream.aclose()
+        if scope.cancelled_caught:
+            await anyio.aclose_forcefully(self.stream)
 
     async def _startup(self) -> None:
         startup = await self.reader.read()
@@ -108,7 +114,7 @@ class ClientSession:
     async def _start_tls(self) -> None:
         assert self.ssl_context is not None
         self.stream = await TLSStream.wrap(self.stream, server_side=True,
-                                           ssl_context=self.ssl_context, standard_compatible=False)
+                                           ssl_context=self.ssl_context, standard_compatible=True)
         self.reader = MessageReader(self.stream)
         self.state.tls = True
         # Two header-only messages follow: encryption parameters, then the shared secret.

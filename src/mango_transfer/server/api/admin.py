@@ -38,7 +38,10 @@ def descramble_v2(scrambled: str, admin_password: str, signature: str) -> str:
     key = (admin_password[:90] + signature[:100]).ljust(100, "\x00")
     hashed = hashlib.md5(key.encode("utf-8")).hexdigest()
     plain = unscramble(scrambled, key=hashed, scramble_prefix="", block_chaining=True)
-    return _strip_padding(plain[10:])
+    # One random character, then the ".ObfV2" marker, then the padded password.
+    if plain[1:7] != ".ObfV2":
+        raise IrodsError(CAT_INVALID_ARGUMENT, "password is not scrambled for this connection")
+    return _strip_padding(plain[7:])
 
 
 def _split_user(name: str, zone: str, default_zone: str) -> tuple[str, str]:
