@@ -11,10 +11,10 @@ from irods.exception import (
     CAT_INVALID_USER,
     CAT_NO_ACCESS_PERMISSION,
     CAT_SUCCESS_BUT_WITH_NO_INFO,
+    CAT_UNKNOWN_FILE,
     CATALOG_ALREADY_HAS_ITEM_BY_THAT_NAME,
     OBJ_PATH_DOES_NOT_EXIST,
     SYS_INVALID_INPUT_PARAM,
-    CAT_UNKNOWN_FILE,
     CollectionDoesNotExist,
 )
 from irods.meta import AVUOperation, iRODSMeta

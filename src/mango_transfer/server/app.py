@@ -79,6 +79,7 @@ class Server:
             self.ssl_context, self.ca_file = _tls_context(config)
         self._connections: set[anyio.CancelScope] = set()
         self._restart = anyio.Event()
+        self._restart_pause = 0.0
 
     async def serve(self, *, task_status: TaskStatus[Endpoint] = anyio.TASK_STATUS_IGNORED) -> None:
         """Listen until cancelled; ``task_status.started`` hands back where we listen."""
@@ -95,7 +96,7 @@ class Server:
                     task_status.started(endpoint)
                     started = True
                 await self._accept_until_restart(listener)
-                await anyio.sleep(self.state.faults.restart_pause_ms / 1000)
+                await anyio.sleep(self._restart_pause)
                 log.info("restarted (fault injection)")
         finally:
             self.state.catalog.close()
@@ -111,6 +112,7 @@ class Server:
         await listener.aclose()
 
     def request_restart(self) -> None:
+        self._restart_pause = self.state.faults.restart_pause_ms / 1000
         self._restart.set()
 
     async def _handle(self, stream: SocketStream) -> None:

@@ -57,12 +57,14 @@ class ClientSession:
         try:
             await self._startup()
             await self._api_loop()
-        except (ConnectionClosed, anyio.EndOfStream, anyio.BrokenResourceError,
+        except (ConnectionClosed, anyio.EndOfStream, anyio.IncompleteRead, anyio.BrokenResourceError,
                 anyio.ClosedResourceError, ConnectionError, ssl.SSLError, OSError) as exc:
             if str(exc):
                 log.info("connection %s closed: %s", self.state.peer, exc)
         except ProtocolViolation as exc:
             log.warning("connection %s dropped: protocol violation: %s", self.state.peer, exc)
+        except Exception:  # noqa: BLE001 - one broken connection must never stop the server
+            log.exception("connection %s failed unexpectedly", self.state.peer)
         finally:
             abandon(self.server, self.state)
             close_all(self.state)
