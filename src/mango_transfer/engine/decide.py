@@ -51,6 +51,7 @@ class Reason(enum.Enum):
     MTIME_MATCH = "sizes and modification times match"
     MTIME_DIFFERS = "modification times differ"
     MTIME_DIFFERS_CHECKSUM_MATCH = "contents match; only the modification time differs"
+    DESTINATION_INCOMPLETE = "destination replica is stale or incomplete (interrupted upload?)"
 
 
 class Side(enum.Enum):

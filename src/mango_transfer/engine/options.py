@@ -88,6 +88,7 @@ class TransferOptions:
     retry_backoff: float = 1.0
     acl: tuple[AclGrant, ...] = ()
     delete: bool = False
+    state_dir: str | None = None  # None: $XDG_STATE_HOME/mango-transfer (engine/resume.py)
 
     def __post_init__(self) -> None:
         minimum = {"threads": 1, "chunk_connections": 1, "chunk_threshold": 1, "retries": 0,
@@ -172,6 +173,9 @@ OPTION_TABLE: tuple[OptionSpec, ...] = (
                "uploaded; repeatable, e.g. --acl alice:read.", metavar="USER:LEVEL",
                parse=parse_acl, multiple=True, commands=frozenset({"upload", "sync"}),
                group="Upload"),
+    OptionSpec("state_dir", "Folder where large uploads record the byte ranges already sent, "
+               "so an interrupted upload resumes (default: $XDG_STATE_HOME/mango-transfer or "
+               "~/.local/state/mango-transfer).", metavar="DIR", parse=str, group="Safety"),
     OptionSpec("delete", "Delete destination files missing from the source. Try with --dry-run "
                "first.", commands=frozenset({"sync"}), group="Sync"),
 )

@@ -1,0 +1,610 @@
+"""One transfer run: a walker streams work into a bounded queue, N workers decide and move.
+
+Shape of a run (one anyio task group)::
+
+    producer ──(bounded memory stream, 4×threads)──▶ worker × --threads
+      │  merges the source walk with the destination listing (both in catalog order)
+      │  and creates each destination directory once, before its files are queued
+      ▼
+    source walk (local ``localfs.walk`` or remote GenQuery)  +  destination listing
+
+- **Bounded memory.** Both listings are streamed and merged side by side (they share the
+  order ``(directory, name)`` by byte value, see ``localfs/walk.py``), so neither is ever held
+  whole; the queue's finite buffer parks the walk when workers fall behind.
+- **Decisions** are ``decide()`` (pure) plus one rule of our own: a destination replica that is
+  not good (stale or intermediate, i.e. an interrupted upload) is always *changed*.
+- **Threads and sessions.** Every PRC call runs via ``anyio.to_thread.run_sync`` with the run's
+  ``CapacityLimiter``, whose tokens equal the session-pool size
+  (``threads + chunk_connections + 1``: workers, one large file's extra connections, and the
+  listing, which holds its session while it pages).
+- **Retries.** A retryable MangoError is retried ``--retries`` times with exponential backoff,
+  a verification mismatch once; a permanent error fails that file at once. Authentication and
+  configuration errors abort the run (every file would fail the same way).
+
+Public API: ``await upload(src, dest, options)``, ``download``, ``sync``, each returning the
+run's :class:`Stats`; ``upload_sync`` etc. wrap them with ``anyio.run``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import posixpath
+import sys
+from collections.abc import AsyncGenerator, Callable, Mapping
+from contextlib import aclosing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import anyio
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from mango_transfer.engine.context import RunContext
+from mango_transfer.engine.decide import Action, Decision, Reason, Side, decide
+from mango_transfer.engine.options import TransferOptions
+from mango_transfer.engine.resume import default_state_dir
+from mango_transfer.engine.stats import FileResult, Stats, StatsSnapshot, Status
+from mango_transfer.engine.transfer import download_file, upload_file
+from mango_transfer.errors import (
+    AuthError,
+    ConfigError,
+    LocalNotFound,
+    MangoError,
+    RemoteNotFound,
+    TransferFailed,
+    UsageError,
+    VerificationFailed,
+)
+from mango_transfer.fileinfo import FileInfo
+from mango_transfer.irods.environment import IrodsEnvironment, load_environment
+from mango_transfer.irods.pool import SessionPool
+from mango_transfer.irods.remote import IrodsRemote, RemoteFile
+from mango_transfer.localfs.errors import translate_os_errors
+from mango_transfer.localfs.hashing import file_checksum
+from mango_transfer.localfs.partial import PARTIAL_SUFFIX, STATE_SUFFIX
+from mango_transfer.localfs.paths import irods_join, local_target
+from mango_transfer.localfs.walk import DirInfo, WalkError, walk
+
+if sys.version_info < (3, 11):  # pragma: no cover
+    from exceptiongroup import BaseExceptionGroup
+
+__all__ = [
+    "REMOTE_PREFIX",
+    "Progress",
+    "download",
+    "download_sync",
+    "is_remote",
+    "sync",
+    "sync_sync",
+    "upload",
+    "upload_sync",
+]
+
+REMOTE_PREFIX = "irods:"
+Progress = Callable[[StatsSnapshot], None]
+_TICK = 0.1  # seconds between progress callbacks
+_FATAL = (AuthError, ConfigError)
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One file pair for a worker. ``src``/``dst`` None = missing on that side."""
+
+    path: str
+    src: FileInfo | None
+    dst: FileInfo | None
+    dst_complete: bool = True
+    error: MangoError | None = None
+
+
+SourceEntry = FileInfo | DirInfo | WalkError
+
+
+class Direction(Protocol):
+    """One direction of a run: where items come from and how one is moved."""
+
+    async def setup(self) -> None: ...
+
+    def source(self) -> AsyncGenerator[SourceEntry, None]: ...
+
+    def destination(self) -> AsyncGenerator[RemoteFile, None]: ...
+
+    async def prepare_dir(self, relative: str) -> None: ...
+
+    async def transfer(self, item: Item) -> None: ...
+
+    async def checksum(self, item: Item, side: Side) -> str | None: ...
+
+    async def fix_mtime(self, item: Item) -> None: ...
+
+    async def delete(self, item: Item) -> None: ...
+
+    async def finish(self) -> None: ...
+
+
+def _key(path: str) -> tuple[str, str]:
+    directory, _, name = path.rpartition("/")
+    return directory, name
+
+
+async def _remote_listing(ctx: RunContext, collection: str) -> AsyncGenerator[RemoteFile, None]:
+    """Stream the GenQuery walk; the session stays checked out (paging needs its connection)."""
+    session = await ctx.pool.checkout()
+    pages = ctx.remote.walk_pages(session, collection)
+    finished = False
+    try:
+        while (page := await ctx.call(next, pages, None)) is not None:
+            for entry in page:
+                yield entry
+        finished = True
+    finally:
+        # Stopped early: disconnecting closes the open query on the server with the session.
+        await ctx.pool.checkin(session, discard=not finished)
+
+
+async def _local_files(root: Path, limiter: anyio.CapacityLimiter) -> AsyncGenerator[RemoteFile, None]:
+    """The local destination as listing entries (our partial/state files are not files)."""
+    if not await anyio.to_thread.run_sync(root.is_dir, limiter=limiter):
+        return
+    async for entry in walk(root, limiter=limiter):
+        if isinstance(entry, FileInfo) and not entry.path.endswith((PARTIAL_SUFFIX,
+                                                                    STATE_SUFFIX)):
+            yield RemoteFile(entry, good=True)
+
+
+class Upload:
+    """Local folder (or file) → collection: ``SRC/a/b`` lands at ``DEST/a/b``."""
+
+    def __init__(self, ctx: RunContext, src: Path, dest: str) -> None:
+        self.ctx, self.root, self.collection = ctx, src, dest.rstrip("/") or "/"
+        self.single = False
+        self.base = src
+
+    async def setup(self) -> None:
+        if not await self.ctx.call(os.path.exists, self.root):
+            raise LocalNotFound("local source does not exist", path=self.root)
+        if await self.ctx.call(os.path.isfile, self.root):
+            self.single, self.base = True, self.root.parent
+        if not self.ctx.options.dry_run:
+            await self.ctx.remote_call(self.ctx.remote.mkdir, self.collection)
+
+    async def source(self) -> AsyncGenerator[SourceEntry, None]:
+        async for entry in walk(self.root, limiter=self.ctx.limiter):
+            yield entry
+
+    async def destination(self) -> AsyncGenerator[RemoteFile, None]:
+        if self.single:
+            found = await self.ctx.remote_call(self.ctx.remote.stat, self.remote(self.root.name))
+            if found is not None:
+                yield RemoteFile(dataclasses.replace(found.info, path=self.root.name), found.good)
+            return
+        async with aclosing(_remote_listing(self.ctx, self.collection)) as listing:
+            async for entry in listing:
+                yield entry
+
+    def remote(self, relative: str) -> str:
+        return irods_join(self.collection, relative)
+
+    def local(self, relative: str) -> Path:
+        return self.base.joinpath(*relative.split("/"))
+
+    async def prepare_dir(self, relative: str) -> None:
+        if not self.ctx.options.dry_run:
+            await self.ctx.remote_call(self.ctx.remote.mkdir, self.remote(relative))
+
+    async def transfer(self, item: Item) -> None:
+        assert item.src is not None
+        await upload_file(self.ctx, self.local(item.path), self.remote(item.path), item.src)
+
+    async def checksum(self, item: Item, side: Side) -> str | None:
+        if side is Side.SRC:
+            with translate_os_errors(self.local(item.path)):
+                return await self.ctx.call(file_checksum, self.local(item.path))
+        return await self.ctx.remote_call(self.ctx.remote.checksum, self.remote(item.path))
+
+    async def fix_mtime(self, item: Item) -> None:
+        assert item.src is not None
+        await self.ctx.remote_call(self.ctx.remote.set_mtime, self.remote(item.path),
+                                   item.src.mtime)
+
+    async def delete(self, item: Item) -> None:
+        await self.ctx.remote_call(self.ctx.remote.unlink, self.remote(item.path))
+
+    async def finish(self) -> None:
+        if self.ctx.options.dry_run:
+            return
+        target = self.remote(self.root.name) if self.single else self.collection
+        for grant in self.ctx.options.acl:
+            await self.ctx.remote_call(self.ctx.remote.set_acl, target, grant.user, grant.level,
+                                       not self.single)
+
+
+class Download:
+    """Collection (or data object) → local folder: ``SRC/a/b`` lands at ``DEST/a/b``."""
+
+    def __init__(self, ctx: RunContext, src: str, dest: Path) -> None:
+        self.ctx, self.root, self.dest = ctx, src.rstrip("/") or "/", dest
+        self.single = False
+        self.base = self.root
+
+    async def setup(self) -> None:
+        kind = await self.ctx.remote_call(self.ctx.remote.collection_or_object, self.root)
+        if kind == "object":
+            self.single, self.base = True, posixpath.dirname(self.root)
+        if not self.ctx.options.dry_run:
+            with translate_os_errors(self.dest):
+                await self.ctx.call(lambda: self.dest.mkdir(parents=True, exist_ok=True))
+
+    async def source(self) -> AsyncGenerator[SourceEntry, None]:
+        if self.single:
+            found = await self.ctx.remote_call(self.ctx.remote.stat, self.root)
+            if found is None:
+                raise RemoteNotFound("remote source does not exist", path=self.root)
+            entries: AsyncGenerator[RemoteFile, None] = _single(
+                RemoteFile(dataclasses.replace(found.info,
+                                               path=posixpath.basename(self.root)), found.good))
+        else:
+            entries = _remote_listing(self.ctx, self.root)
+        current: str | None = None
+        async with aclosing(entries) as listing:
+            async for entry in listing:
+                directory = _key(entry.info.path)[0]
+                if directory != current:
+                    current = directory
+                    if directory:
+                        yield DirInfo(directory)
+                if not entry.good:
+                    yield WalkError(entry.info.path, TransferFailed(
+                        "its replica is stale or still being written; not downloaded",
+                        path=self.remote(entry.info.path),
+                        hint="finish or repeat the upload, then download again"))
+                    continue
+                yield entry.info
+
+    async def destination(self) -> AsyncGenerator[RemoteFile, None]:
+        if self.single:
+            name = posixpath.basename(self.root)
+            target = self.dest / name
+            try:
+                st = await self.ctx.call(os.stat, target)
+            except OSError:
+                return
+            yield RemoteFile(FileInfo(name, st.st_size, st.st_mtime_ns // 1_000_000_000), True)
+            return
+        async with aclosing(_local_files(self.dest, self.ctx.limiter)) as files:
+            async for entry in files:
+                yield entry
+
+    def remote(self, relative: str) -> str:
+        return irods_join(self.base, relative)
+
+    def local(self, relative: str) -> Path:
+        return local_target(self.dest, relative)
+
+    async def prepare_dir(self, relative: str) -> None:
+        if self.ctx.options.dry_run:
+            return
+        try:
+            folder = self.local(relative)
+        except MangoError:
+            return  # an unsafe name: each file below it fails with the reason
+        with translate_os_errors(folder):
+            await self.ctx.call(lambda: folder.mkdir(parents=True, exist_ok=True))
+
+    async def transfer(self, item: Item) -> None:
+        assert item.src is not None
+        await download_file(self.ctx, self.remote(item.path), self.local(item.path), item.src)
+
+    async def checksum(self, item: Item, side: Side) -> str | None:
+        if side is Side.DST:
+            with translate_os_errors(self.local(item.path)):
+                return await self.ctx.call(file_checksum, self.local(item.path))
+        if item.src is not None and item.src.checksum:
+            return item.src.checksum
+        return await self.ctx.remote_call(self.ctx.remote.checksum, self.remote(item.path))
+
+    async def fix_mtime(self, item: Item) -> None:
+        assert item.src is not None
+        mtime = item.src.mtime
+        target = self.local(item.path)
+        with translate_os_errors(target):
+            await self.ctx.call(os.utime, target, (mtime, mtime))
+
+    async def delete(self, item: Item) -> None:
+        target = self.local(item.path)
+        with translate_os_errors(target):
+            await self.ctx.call(target.unlink)
+
+    async def finish(self) -> None:
+        return None
+
+
+async def _single(entry: RemoteFile) -> AsyncGenerator[RemoteFile, None]:
+    yield entry
+
+
+async def _merge(source: AsyncGenerator[SourceEntry, None],
+                 destination: AsyncGenerator[RemoteFile, None]) -> AsyncGenerator[Item | DirInfo, None]:
+    """Join two listings sorted by ``(directory, name)``; refuse a listing out of order (a
+    wrong merge could delete files with ``--delete``)."""
+    head = await anext(destination, None)
+    last_src: tuple[str, str] | None = None
+    last_dst: tuple[str, str] | None = None
+
+    async def advance() -> RemoteFile | None:
+        nonlocal last_dst
+        assert head is not None
+        key = _key(head.info.path)
+        if last_dst is not None and key <= last_dst:
+            raise TransferFailed("the destination listing is not in catalog order",
+                                 path=head.info.path, hint="report this as a bug")
+        last_dst = key
+        return await anext(destination, None)
+
+    async for entry in source:
+        if isinstance(entry, DirInfo):
+            yield entry
+            continue
+        if isinstance(entry, WalkError):
+            yield Item(entry.path, None, None, error=entry.error)
+            continue
+        key = _key(entry.path)
+        if last_src is not None and key <= last_src:
+            raise TransferFailed("the source listing is not in catalog order", path=entry.path,
+                                 hint="report this as a bug")
+        last_src = key
+        while head is not None and _key(head.info.path) < key:
+            yield Item(head.info.path, None, head.info, head.good)
+            head = await advance()
+        if head is not None and _key(head.info.path) == key:
+            yield Item(entry.path, entry, head.info, head.good)
+            head = await advance()
+        else:
+            yield Item(entry.path, entry, None)
+    while head is not None:
+        yield Item(head.info.path, None, head.info, head.good)
+        head = await advance()
+
+
+class _Runner:
+    def __init__(self, ctx: RunContext, direction: Direction) -> None:
+        self.ctx = ctx
+        self.direction = direction
+        self.options = ctx.options
+        self.stats = ctx.stats
+
+    async def produce(self, send: MemoryObjectSendStream[Item]) -> None:
+        async with send:
+            source = self.direction.source()
+            destination = self.direction.destination()
+            async with aclosing(source), aclosing(destination):
+                async with aclosing(_merge(source, destination)) as merged:
+                    async for entry in merged:
+                        if isinstance(entry, DirInfo):
+                            await self.direction.prepare_dir(entry.path)
+                        else:
+                            await send.send(entry)
+
+    async def work(self, receive: MemoryObjectReceiveStream[Item]) -> None:
+        async with receive:
+            async for item in receive:
+                self.stats.queue_depth = receive.statistics().current_buffer_used
+                await self.handle(item)
+
+    def result(self, item: Item, status: Status, reason: str, action: str) -> None:
+        size = item.src.size if item.src is not None else (item.dst.size if item.dst else 0)
+        self.stats.add_result(FileResult(item.path, status, reason, action, size))
+
+    async def decide(self, item: Item) -> Decision:
+        rules = self.options.skip_rules()
+        src, dst = item.src, item.dst
+        if dst is not None and src is not None and not item.dst_complete:
+            return Decision(Action.CHANGED, Reason.DESTINATION_INCOMPLETE)
+        decision = decide(src, dst, rules)
+        if decision.action is Action.NEED_CHECKSUM and src is not None and dst is not None:
+            try:
+                if Side.SRC in decision.need:
+                    src = dataclasses.replace(src, checksum=await self.direction.checksum(
+                        item, Side.SRC) or None)
+                if Side.DST in decision.need:
+                    dst = dataclasses.replace(dst, checksum=await self.direction.checksum(
+                        item, Side.DST) or None)
+            except _FATAL:
+                raise
+            except MangoError:
+                return Decision(Action.CHANGED, Reason.CHECKSUM_UNAVAILABLE)
+            decision = decide(src, dst, rules)
+            if decision.action is Action.NEED_CHECKSUM:
+                return Decision(Action.CHANGED, Reason.CHECKSUM_UNAVAILABLE)
+        return decision
+
+    async def handle(self, item: Item) -> None:
+        self.stats.count("seen")
+        if item.error is not None:
+            self.result(item, Status.FAILED, item.error.user_message(), "error")
+            return
+        decision = await self.decide(item)
+        action = decision.action.value
+        if decision.action is Action.SKIP:
+            if item.src is None:
+                return  # only on the destination and no --delete: not this run's business
+            if decision.fix_mtime and not self.options.dry_run:
+                await self.attempt(item, self.direction.fix_mtime, action, count=False)
+            self.result(item, Status.SKIPPED, decision.reason.value, action)
+            return
+        if self.options.dry_run:
+            self.result(item, Status.PLANNED, decision.reason.value, action)
+            return
+        if decision.action is Action.DELETE:
+            if await self.attempt(item, self.direction.delete, action, count=False):
+                self.result(item, Status.DELETED, decision.reason.value, action)
+            return
+        if await self.attempt(item, self.direction.transfer, action):
+            self.result(item, Status.TRANSFERRED, decision.reason.value, action)
+
+    async def attempt(self, item: Item, operation: Callable[[Item], Any], action: str, *,
+                      count: bool = True) -> bool:
+        """Run ``operation`` with retries; record a failure and return False when it fails."""
+        attempt = 0
+        while True:
+            try:
+                await operation(item)
+                return True
+            except _FATAL:
+                raise
+            except MangoError as exc:
+                attempt += 1
+                allowed = 1 if isinstance(exc, VerificationFailed) else self.options.retries
+                if not exc.retryable or attempt > allowed:
+                    self.result(item, Status.FAILED, exc.user_message(), action)
+                    return False
+                self.stats.count("retries")
+                await anyio.sleep(self.options.backoff(attempt))
+
+    async def tick(self, progress: Progress) -> None:
+        while True:
+            progress(self.stats.snapshot())
+            await anyio.sleep(_TICK)
+
+    async def run(self, progress: Progress | None) -> None:
+        await self._with_retries(self.direction.setup)
+        threads = self.options.threads
+        async with anyio.create_task_group() as outer:
+            if progress is not None:
+                outer.start_soon(self.tick, progress)
+            send, receive = anyio.create_memory_object_stream[Item](max(16, 4 * threads))
+            async with anyio.create_task_group() as group:
+                group.start_soon(self.produce, send.clone())
+                for _ in range(threads):
+                    group.start_soon(self.work, receive.clone())
+                send.close()
+                receive.close()
+            outer.cancel_scope.cancel()
+        await self._with_retries(self.direction.finish)
+
+    async def _with_retries(self, operation: Callable[[], Any]) -> None:
+        attempt = 0
+        while True:
+            try:
+                await operation()
+                return
+            except MangoError as exc:
+                attempt += 1
+                if not exc.retryable or attempt > self.options.retries:
+                    raise
+                await anyio.sleep(self.options.backoff(attempt))
+
+
+def _first_mango(group: BaseExceptionGroup[Any]) -> MangoError | None:
+    for exc in group.exceptions:
+        if isinstance(exc, MangoError):
+            return exc
+        if isinstance(exc, BaseExceptionGroup) and (found := _first_mango(exc)) is not None:
+            return found
+    return None
+
+
+async def _run(
+    make: Callable[[RunContext], Direction],
+    options: TransferOptions,
+    stats: Stats | None,
+    progress: Progress | None,
+    environment: IrodsEnvironment | None,
+    environ: Mapping[str, str] | None,
+) -> Stats:
+    stats = stats if stats is not None else Stats()
+    if environment is None:
+        environment = await anyio.to_thread.run_sync(lambda: load_environment(environ=environ))
+    size = options.threads + options.chunk_connections + 1
+    limiter = anyio.CapacityLimiter(size)
+    pool = SessionPool(environment, size, limiter=limiter)
+    state_dir = Path(options.state_dir) if options.state_dir else default_state_dir(environ)
+    ctx = RunContext(options=options, pool=pool, remote=IrodsRemote(), stats=stats,
+                     state_dir=state_dir)
+    try:
+        await _Runner(ctx, make(ctx)).run(progress)
+    except BaseExceptionGroup as group:
+        mango = _first_mango(group)
+        if mango is None:
+            raise
+        raise mango from group
+    finally:
+        stats.finish()
+        await pool.aclose()
+        if progress is not None:
+            progress(stats.snapshot())
+    return stats
+
+
+def is_remote(path: str, zone: str) -> bool:
+    """``irods:/zone/...`` or ``/ZONE/...`` names the iRODS side (sync's direction)."""
+    return path.startswith(REMOTE_PREFIX) or path == f"/{zone}" or path.startswith(f"/{zone}/")
+
+
+def _strip(path: str) -> str:
+    return path[len(REMOTE_PREFIX):] if path.startswith(REMOTE_PREFIX) else path
+
+
+def _remote_path(path: str, what: str) -> str:
+    path = _strip(path)
+    if not path.startswith("/"):
+        raise UsageError(f"{what} must be an absolute iRODS path such as /ZONE/home/USER/...",
+                         path=path)
+    return path
+
+
+async def upload(src: str | os.PathLike[str], dest: str, options: TransferOptions | None = None,
+                 *, stats: Stats | None = None, progress: Progress | None = None,
+                 environment: IrodsEnvironment | None = None,
+                 environ: Mapping[str, str] | None = None) -> Stats:
+    """Upload the contents of local ``src`` into collection ``dest`` (created if missing)."""
+    dest = _remote_path(dest, "the destination collection")
+    return await _run(lambda ctx: Upload(ctx, Path(src), dest), options or TransferOptions(),
+                      stats, progress, environment, environ)
+
+
+async def download(src: str, dest: str | os.PathLike[str],
+                   options: TransferOptions | None = None, *, stats: Stats | None = None,
+                   progress: Progress | None = None,
+                   environment: IrodsEnvironment | None = None,
+                   environ: Mapping[str, str] | None = None) -> Stats:
+    """Download the contents of collection (or object) ``src`` into local folder ``dest``."""
+    src = _remote_path(src, "the source collection")
+    return await _run(lambda ctx: Download(ctx, src, Path(dest)), options or TransferOptions(),
+                      stats, progress, environment, environ)
+
+
+async def sync(src: str, dest: str, options: TransferOptions | None = None, *,
+               stats: Stats | None = None, progress: Progress | None = None,
+               environment: IrodsEnvironment | None = None,
+               environ: Mapping[str, str] | None = None) -> Stats:
+    """Upload or download, whichever way makes ``dest`` match ``src`` (see :func:`is_remote`)."""
+    if environment is None:
+        environment = await anyio.to_thread.run_sync(lambda: load_environment(environ=environ))
+    src_remote, dest_remote = is_remote(src, environment.zone), is_remote(dest, environment.zone)
+    if src_remote == dest_remote:
+        side = "both" if src_remote else "neither"
+        raise UsageError(f"sync needs exactly one iRODS side, but {side} of {src!r} and "
+                         f"{dest!r} is one", hint=f"write the iRODS side as {REMOTE_PREFIX}/ZONE/"
+                                                  "... or /ZONE/...")
+    if src_remote:
+        return await download(src, dest, options, stats=stats, progress=progress,
+                              environment=environment, environ=environ)
+    return await upload(src, dest, options, stats=stats, progress=progress,
+                        environment=environment, environ=environ)
+
+
+def upload_sync(*args: Any, **kwargs: Any) -> Stats:
+    """:func:`upload` from synchronous code."""
+    return anyio.run(lambda: upload(*args, **kwargs))
+
+
+def download_sync(*args: Any, **kwargs: Any) -> Stats:
+    """:func:`download` from synchronous code."""
+    return anyio.run(lambda: download(*args, **kwargs))
+
+
+def sync_sync(*args: Any, **kwargs: Any) -> Stats:
+    """:func:`sync` from synchronous code."""
+    return anyio.run(lambda: sync(*args, **kwargs))

@@ -1,0 +1,118 @@
+"""Accounting for one run: counted in one place, rendered elsewhere (the CLI's tqdm, the report).
+
+Worker threads add bytes as they move them and tasks add file outcomes, so every counter is
+behind one lock. Readers take a :meth:`Stats.snapshot`, a consistent frozen copy.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+import time
+from dataclasses import dataclass, field
+
+__all__ = ["FileResult", "Stats", "StatsSnapshot", "Status"]
+
+
+class Status(enum.Enum):
+    """A file's outcome, as the JSON report names it."""
+
+    TRANSFERRED = "transferred"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    DELETED = "deleted"
+    PLANNED = "planned"  # --dry-run: would be transferred or deleted
+
+
+@dataclass(frozen=True, slots=True)
+class FileResult:
+    """One file's line in the report. ``action`` is the plan (new, changed, skip, delete)."""
+
+    path: str
+    status: Status
+    reason: str
+    action: str
+    size: int = 0
+
+
+@dataclass(frozen=True)
+class StatsSnapshot:
+    bytes: int
+    files_new: int
+    files_changed: int
+    files_skipped: int
+    files_failed: int
+    files_deleted: int
+    files_planned: int
+    bytes_planned: int
+    errors: int
+    retries: int
+    queue_depth: int
+    seen: int
+    elapsed: float
+
+    @property
+    def transferred(self) -> int:
+        return self.files_new + self.files_changed
+
+    @property
+    def rate(self) -> float:
+        """Bytes per second over the elapsed time."""
+        return self.bytes / self.elapsed if self.elapsed > 0 else 0.0
+
+
+@dataclass
+class Stats:
+    """Counters of one run; see the module docstring. ``record_files`` keeps every file's result
+    (for ``--json-report``); failures are always kept so they can be shown."""
+
+    record_files: bool = True
+    started: float = field(default_factory=time.monotonic)
+    finished: float | None = None
+    results: list[FileResult] = field(default_factory=list)
+    failures: list[FileResult] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _bytes: int = 0
+    _counts: dict[str, int] = field(default_factory=dict)
+    queue_depth: int = 0
+
+    def add_bytes(self, count: int) -> None:
+        """Bytes that really crossed the wire (a retried range counts again)."""
+        with self._lock:
+            self._bytes += count
+
+    def count(self, name: str, amount: int = 1) -> None:
+        with self._lock:
+            self._counts[name] = self._counts.get(name, 0) + amount
+
+    def add_result(self, result: FileResult) -> None:
+        """Record one file's outcome and count it."""
+        names = {Status.SKIPPED: "skipped", Status.FAILED: "failed", Status.DELETED: "deleted",
+                 Status.PLANNED: "planned"}
+        name = names.get(result.status) or ("new" if result.action == "new" else "changed")
+        with self._lock:
+            self._counts[name] = self._counts.get(name, 0) + 1
+            if result.status is Status.FAILED:
+                self._counts["errors"] = self._counts.get("errors", 0) + 1
+                self.failures.append(result)
+            if result.status is Status.PLANNED:
+                self._counts["bytes_planned"] = self._counts.get("bytes_planned", 0) + result.size
+            if self.record_files:
+                self.results.append(result)
+
+    def finish(self) -> None:
+        self.finished = time.monotonic()
+
+    def snapshot(self) -> StatsSnapshot:
+        with self._lock:
+            counts = dict(self._counts)
+            moved = self._bytes
+        end = self.finished if self.finished is not None else time.monotonic()
+        get = counts.get
+        return StatsSnapshot(
+            bytes=moved, files_new=get("new", 0), files_changed=get("changed", 0),
+            files_skipped=get("skipped", 0), files_failed=get("failed", 0),
+            files_deleted=get("deleted", 0), files_planned=get("planned", 0),
+            bytes_planned=get("bytes_planned", 0), errors=get("errors", 0),
+            retries=get("retries", 0), queue_depth=self.queue_depth, seen=get("seen", 0),
+            elapsed=end - self.started)

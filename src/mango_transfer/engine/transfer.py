@@ -1,0 +1,189 @@
+"""Moving one file, in each direction. The run loop (``run.py``) decides *whether*; this moves.
+
+Small files (below ``--chunk-threshold``) go in one worker thread over one session: open,
+stream in 4 MiB blocks, close (upload: open/write/close/set-mtime, four round trips for a
+small file). Large files go through ``irods.chunks`` over several sessions at once, resumable.
+
+**Verification** (``--verify``): the local SHA-256 is computed from the very bytes that stream
+(small files, and every download in the thread that reads the object). Parallel ranges cannot
+feed one running SHA-256, so for a *chunked upload* a separate sequential reader hashes the
+local file concurrently with the range senders (a second read, mostly from the page cache),
+and for a *chunked download* the completed partial file is hashed before the rename (a second
+read). The result is compared with the server's ``sha2:`` checksum (API 629: computed by the
+server from the replica, and registered). A mismatch raises :class:`VerificationFailed`; an
+upload that fails verification is marked stale so no later run takes it for complete, and a
+download that fails keeps nothing under the final name.
+
+**Mtime**: uploads set the object's modify time to the local mtime (``modDataObjMeta``, one
+round trip); downloads set the local mtime to the object's. So the next run's default
+size-and-mtime check skips them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import anyio
+from irods.session import iRODSSession
+
+from mango_transfer.engine.context import RunContext
+from mango_transfer.engine.resume import UploadProgress
+from mango_transfer.errors import TransferFailed, VerificationFailed
+from mango_transfer.fileinfo import FileInfo
+from mango_transfer.irods.chunks import BLOCK_SIZE, get_ranges, put_ranges
+from mango_transfer.irods.remote import RemoteSide
+from mango_transfer.localfs.errors import translate_os_errors
+from mango_transfer.localfs.hashing import Sha256, file_checksum
+from mango_transfer.localfs.partial import PartialDownload, RemoteIdentity, partial_path
+
+__all__ = ["download_file", "upload_file"]
+
+ByteCounter = Callable[[int], None]
+
+
+def _compare(path: str, local: str, server: str) -> None:
+    if local != server:
+        raise VerificationFailed("checksum differs between the local file and the server",
+                                 path=path, expected=local, actual=server or "none")
+
+
+# -- upload --------------------------------------------------------------------------------
+def _put_small(session: iRODSSession, remote: RemoteSide, local: Path, path: str, src: FileInfo,
+               verify: bool, counter: ByteCounter) -> None:
+    """Worker thread: one small file up, on one session."""
+    digest = Sha256()
+    handle = remote.open(session, path, "w", size=src.size)
+    sent = 0
+    with translate_os_errors(local), open(local, "rb") as source:
+        while block := source.read(BLOCK_SIZE):
+            anyio.from_thread.check_cancelled()
+            if verify:
+                digest.update(block)
+            handle.write(block)
+            sent += len(block)
+            counter(len(block))
+    if sent != src.size:
+        raise TransferFailed(f"the local file changed size during the upload ({src.size} → "
+                             f"{sent} bytes)", path=local, retryable=True)
+    handle.close()
+    _after_put(remote, session, path, src, digest.irods_checksum() if verify else None)
+
+
+def _after_put(remote: RemoteSide, session: iRODSSession, path: str, src: FileInfo,
+               local_checksum: str | None) -> None:
+    if local_checksum is not None:
+        server = remote.checksum(session, path)
+        if server != local_checksum:
+            remote.mark_stale(session, path)
+            _compare(path, local_checksum, server)
+    remote.set_mtime(session, path, src.mtime)
+
+
+async def upload_file(ctx: RunContext, local: Path, path: str, src: FileInfo) -> None:
+    """Upload ``local`` to ``path``; raises MangoError (``retryable`` says whether to retry)."""
+    if src.size < ctx.options.chunk_threshold:
+        await ctx.remote_call(_put_small, ctx.remote, local, path, src, ctx.options.verify,
+                              ctx.stats.add_bytes)
+        return
+    await _put_large(ctx, local, path, src)
+
+
+async def _put_large(ctx: RunContext, local: Path, path: str, src: FileInfo) -> None:
+    with translate_os_errors(local):
+        mtime_ns = (await ctx.call(os.stat, local)).st_mtime_ns
+    identity = RemoteIdentity(path=path, size=src.size, mtime=mtime_ns)
+    progress = await ctx.call(UploadProgress.load, ctx.state_dir, path, identity)
+    fresh = True
+    if progress.state.ranges:
+        current = await ctx.remote_call(ctx.remote.stat, path)  # the listing may be outdated
+        recorded_end = progress.state.ranges[-1][1]
+        if current is not None and not current.good and current.info.size >= recorded_end:
+            fresh = False
+    if fresh:
+        progress.restart()
+    missing = progress.state.missing()
+    local_checksum: str | None = None
+
+    async def hash_local() -> None:
+        nonlocal local_checksum
+        local_checksum = await ctx.call(file_checksum, local)
+
+    async with anyio.create_task_group() as group:
+        if ctx.options.verify:
+            group.start_soon(hash_local)
+        await put_ranges(ctx.pool, ctx.remote, local, path, src.size, missing, fresh=fresh,
+                         connections=ctx.options.chunk_connections, on_done=progress.record,
+                         on_bytes=ctx.stats.add_bytes)
+    await ctx.remote_call(_check_put_large, ctx.remote, path, src, local_checksum)
+    await ctx.call(progress.remove)
+
+
+def _check_put_large(session: iRODSSession, remote: RemoteSide, path: str, src: FileInfo,
+                     local_checksum: str | None) -> None:
+    after = remote.stat(session, path)
+    if after is None or not after.good or after.info.size != src.size:
+        if after is not None:
+            remote.mark_stale(session, path)
+        raise VerificationFailed("the uploaded object has the wrong size", path=path,
+                                 expected=str(src.size),
+                                 actual=str(after.info.size) if after else "missing")
+    _after_put(remote, session, path, src, local_checksum)
+
+
+# -- download --------------------------------------------------------------------------------
+def _get_small(session: iRODSSession, remote: RemoteSide, path: str, target: Path,
+               src: FileInfo, verify: bool, counter: ByteCounter) -> None:
+    """Worker thread: one small object down, to a partial name, renamed when complete."""
+    temporary = partial_path(target)
+    digest = Sha256()
+    received = 0
+    with translate_os_errors(target, partial=os.fspath(temporary)), open(temporary, "wb") as out:
+        if src.size > 0:
+            handle = remote.open(session, path, "r")
+            buffer = memoryview(bytearray(min(BLOCK_SIZE, src.size)))
+            while received < src.size:
+                anyio.from_thread.check_cancelled()
+                got = handle.readinto(buffer[: min(len(buffer), src.size - received)])
+                if got <= 0:
+                    break
+                out.write(buffer[:got])
+                if verify:
+                    digest.update(buffer[:got])
+                received += got
+                counter(got)
+            handle.close()
+    try:
+        if received != src.size:
+            raise VerificationFailed("the data object changed size during the download",
+                                     path=path, expected=str(src.size), actual=str(received))
+        if verify:
+            _compare(path, digest.irods_checksum(), remote.checksum(session, path))
+        with translate_os_errors(target):
+            os.utime(temporary, (src.mtime, src.mtime))
+            os.replace(temporary, target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+async def download_file(ctx: RunContext, path: str, target: Path, src: FileInfo) -> None:
+    """Download ``path`` to ``target`` (never a partial file under the final name)."""
+    if src.size < ctx.options.chunk_threshold:
+        await ctx.remote_call(_get_small, ctx.remote, path, target, src, ctx.options.verify,
+                              ctx.stats.add_bytes)
+        return
+    identity = RemoteIdentity(path=path, size=src.size, mtime=src.mtime, checksum=src.checksum)
+    partial = await ctx.call(PartialDownload.open, target, identity)
+    missing = partial.state.missing()
+    await get_ranges(ctx.pool, ctx.remote, path, src.size, missing,
+                     connections=ctx.options.chunk_connections, open_writer=partial.open_writer,
+                     on_done=partial.record, on_bytes=ctx.stats.add_bytes)
+    if ctx.options.verify:
+        local_checksum = await ctx.call(file_checksum, partial.partial)
+        server = await ctx.remote_call(ctx.remote.checksum, path)
+        if local_checksum != server:
+            await ctx.call(partial.discard)
+            _compare(path, local_checksum, server)
+    await ctx.call(partial.finish, src.mtime)

@@ -1,0 +1,238 @@
+"""Parallel byte ranges of one large data object over several connections, both directions.
+
+The protocol is python-irodsclient's ``parallel.py`` (irods-protocol.md §5), run in an anyio
+task group instead of an executor:
+
+1. The **primary** handle opens the object with the real mode (``w`` for a fresh upload, ``r+``
+   to resume one without truncating, ``r`` for a download) and reads the replica token and
+   resource hierarchy (``replica_access_info()``, API 20000).
+2. Each **secondary** handle, on its own session, opens the same path with ``replicaToken`` and
+   ``resc_hier`` so it joins that replica instead of creating another.
+3. Every handle copies its share of the ranges in 4 MiB blocks; each finished block is reported
+   (``on_done``) so the caller can record it in its resume state. A secondary closes with
+   REPLICA_CLOSE as soon as its share is done.
+4. Only after all secondaries have closed does the primary close, in a shielded scope: that
+   close finalizes size, status and checksum in the catalog.
+
+On any failure nothing is closed: every session of the transfer is discarded (disconnected), so
+the server releases the replica and marks it stale, never "good" with missing bytes. The caller
+keeps its resume state and retries or resumes later.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from typing import BinaryIO
+
+import anyio
+import anyio.from_thread
+from irods.session import iRODSSession
+
+from mango_transfer.errors import VerificationFailed
+from mango_transfer.irods.pool import SessionPool
+from mango_transfer.irods.remote import RemoteHandle, RemoteSide
+from mango_transfer.localfs.errors import translate_os_errors
+
+__all__ = ["BLOCK_SIZE", "Range", "get_ranges", "put_ranges", "split_ranges"]
+
+BLOCK_SIZE = 4 * 1024 * 1024
+Range = tuple[int, int]  # [start, end)
+
+
+def split_ranges(ranges: Sequence[Range], parts: int, *, minimum: int = BLOCK_SIZE) -> list[list[Range]]:
+    """Share ``ranges`` among at most ``parts`` workers in nearly equal byte counts.
+
+    Shares are contiguous in file order and no smaller than ``minimum`` (except the last), so a
+    small remainder does not cost a connection of its own.
+    """
+    total = sum(end - start for start, end in ranges)
+    if total == 0:
+        return []
+    parts = max(1, min(parts, -(-total // minimum)))
+    share = -(-total // parts)
+    result: list[list[Range]] = [[]]
+    room = share
+    for start, end in ranges:
+        while start < end:
+            if room == 0:
+                result.append([])
+                room = share
+            step = min(room, end - start)
+            result[-1].append((start, start + step))
+            start += step
+            room -= step
+    return result
+
+
+def _copy_up(handle: RemoteHandle, local: str, share: list[Range],
+             on_done: Callable[[int, int], None], on_bytes: Callable[[int], None]) -> None:
+    """Worker thread: local bytes of ``share`` → the remote handle, block by block."""
+    with translate_os_errors(local), open(local, "rb") as source:
+        for start, end in share:
+            handle.seek(start)
+            source.seek(start)
+            position = start
+            while position < end:
+                anyio.from_thread.check_cancelled()
+                block = source.read(min(BLOCK_SIZE, end - position))
+                if not block:
+                    raise VerificationFailed("the local file shrank during the upload", path=local)
+                handle.write(block)
+                on_done(position, position + len(block))
+                on_bytes(len(block))
+                position += len(block)
+    if not handle.primary:
+        handle.close()
+
+
+def _copy_down(handle: RemoteHandle, writer_factory: Callable[[], BinaryIO], share: list[Range],
+               on_done: Callable[[BinaryIO, int, int], None], on_bytes: Callable[[int], None],
+               name: str) -> None:
+    """Worker thread: remote bytes of ``share`` → our own handle on the partial file."""
+    buffer = bytearray(BLOCK_SIZE)
+    view = memoryview(buffer)
+    writer = writer_factory()
+    try:
+        for start, end in share:
+            handle.seek(start)
+            writer.seek(start)
+            position = start
+            while position < end:
+                anyio.from_thread.check_cancelled()
+                got = handle.readinto(view[: min(BLOCK_SIZE, end - position)])
+                if got <= 0:
+                    raise VerificationFailed("the data object is shorter than listed; it changed "
+                                             "during the download", path=name)
+                with translate_os_errors(name):
+                    writer.write(view[:got])
+                on_done(writer, position, position + got)
+                on_bytes(got)
+                position += got
+    finally:
+        writer.close()
+    if not handle.primary:
+        handle.close()
+
+
+async def _run_parallel(
+    pool: SessionPool,
+    remote: RemoteSide,
+    path: str,
+    mode: str,
+    size: int,
+    shares: list[list[Range]],
+    work: Callable[[RemoteHandle, list[Range]], None],
+    *,
+    create: bool,
+) -> None:
+    """Open primary + secondaries, run ``work`` per share, close in order; see module doc."""
+    sessions = await pool.checkout_many(len(shares))
+    shares = _regroup(shares, len(sessions))
+    limiter = pool.limiter
+    ok = False
+    try:
+        primary = await anyio.to_thread.run_sync(
+            _open_primary, remote, sessions[0], path, mode, size, len(shares), create,
+            limiter=limiter)
+        token, hierarchy = await anyio.to_thread.run_sync(primary.access_info, limiter=limiter)
+        handles: list[RemoteHandle] = [primary] + [None] * (len(shares) - 1)  # type: ignore[list-item]
+
+        async def open_secondary(index: int) -> None:
+            secondary_mode = "a" if mode in ("w", "r+") else "r"
+            handles[index] = await anyio.to_thread.run_sync(
+                _open_secondary, remote, sessions[index], path, secondary_mode, size,
+                len(shares), token, hierarchy, limiter=limiter)
+
+        async with anyio.create_task_group() as group:
+            for index in range(1, len(shares)):
+                group.start_soon(open_secondary, index)
+        async with anyio.create_task_group() as group:
+            for handle, share in zip(handles, shares, strict=True):
+                group.start_soon(_run_in_thread, work, handle, share, limiter)
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(primary.close, limiter=limiter)
+        ok = True
+    finally:
+        for session in sessions:
+            await pool.checkin(session, discard=not ok)
+
+
+def _regroup(shares: list[list[Range]], count: int) -> list[list[Range]]:
+    """Fold shares onto ``count`` handles when the pool gave fewer sessions than asked."""
+    if len(shares) <= count:
+        return shares
+    folded: list[list[Range]] = [[] for _ in range(count)]
+    for index, share in enumerate(shares):
+        folded[index % count].extend(share)
+    return [sorted(share) for share in folded]
+
+
+async def _run_in_thread(work: Callable[[RemoteHandle, list[Range]], None], handle: RemoteHandle,
+                         share: list[Range], limiter: anyio.CapacityLimiter) -> None:
+    await anyio.to_thread.run_sync(work, handle, share, limiter=limiter)
+
+
+def _open_primary(remote: RemoteSide, session: iRODSSession, path: str, mode: str, size: int,
+                  threads: int, create: bool) -> RemoteHandle:
+    return remote.open(session, path, mode, size=size if mode != "r" else -1, threads=threads,
+                       create=create)
+
+
+def _open_secondary(remote: RemoteSide, session: iRODSSession, path: str, mode: str, size: int,
+                    threads: int, token: str, hierarchy: str) -> RemoteHandle:
+    return remote.open(session, path, mode, size=size, threads=threads, token=token,
+                       hierarchy=hierarchy, create=False)
+
+
+async def put_ranges(
+    pool: SessionPool,
+    remote: RemoteSide,
+    local: str | os.PathLike[str],
+    path: str,
+    size: int,
+    ranges: Sequence[Range],
+    *,
+    fresh: bool,
+    connections: int,
+    on_done: Callable[[int, int], None],
+    on_bytes: Callable[[int], None],
+) -> None:
+    """Upload ``ranges`` of ``local`` into ``path`` (``size`` bytes in all) in parallel.
+
+    ``fresh`` creates/truncates the object; otherwise it is reopened without truncation and
+    only ``ranges`` are written (resume). ``on_done(start, end)`` runs in worker threads after
+    the server acknowledged those bytes.
+    """
+    local_name = os.fspath(local)
+    shares = split_ranges(ranges, connections) or [[]]
+
+    def work(handle: RemoteHandle, share: list[Range]) -> None:
+        _copy_up(handle, local_name, share, on_done, on_bytes)
+
+    await _run_parallel(pool, remote, path, "w" if fresh else "r+", size, shares, work,
+                        create=fresh)
+
+
+async def get_ranges(
+    pool: SessionPool,
+    remote: RemoteSide,
+    path: str,
+    size: int,
+    ranges: Sequence[Range],
+    *,
+    connections: int,
+    open_writer: Callable[[], BinaryIO],
+    on_done: Callable[[BinaryIO, int, int], None],
+    on_bytes: Callable[[int], None],
+) -> None:
+    """Download ``ranges`` of ``path`` in parallel, each worker writing through its own
+    ``open_writer()`` handle; ``on_done(writer, start, end)`` records finished blocks."""
+    shares = split_ranges(ranges, connections)
+    if not shares:
+        return
+
+    def work(handle: RemoteHandle, share: list[Range]) -> None:
+        _copy_down(handle, open_writer, share, on_done, on_bytes, path)
+
+    await _run_parallel(pool, remote, path, "r", size, shares, work, create=False)
