@@ -12,7 +12,6 @@ import struct
 from dataclasses import dataclass
 
 from anyio.abc import ByteReceiveStream, ByteSendStream
-from anyio.streams.buffered import BufferedByteReceiveStream
 
 from .codes import ProtocolViolation
 from .xmlpack import Struct, escape
@@ -20,6 +19,7 @@ from .xmlpack import Struct, escape
 MAX_HEADER = 1 << 16
 MAX_BODY = 64 << 20
 MAX_STREAM = 256 << 20
+MAX_RECEIVE = 4 << 20
 
 _HEADER_FIELD = re.compile(r"<(type|msgLen|errorLen|bsLen|intInfo)>([^<]*)</\1>")
 
@@ -43,13 +43,33 @@ class Header:
 
 
 class MessageReader:
-    """Reads whole messages; any framing error becomes ProtocolViolation (drop the peer)."""
+    """Reads whole messages; any framing error becomes ProtocolViolation (drop the peer).
+
+    Bulk writes arrive as 4-8 MiB byte streams: we ask the transport for large pieces and join
+    them once, instead of growing a buffer 64 KiB per event-loop turn.
+    """
 
     def __init__(self, stream: ByteReceiveStream) -> None:
-        self._buffered = BufferedByteReceiveStream(stream)
+        self._stream = stream
+        self._pending = b""
 
     async def read_exactly(self, count: int) -> bytes:
-        return bytes(await self._buffered.receive_exactly(count)) if count else b""
+        if count <= len(self._pending):
+            data, self._pending = self._pending[:count], self._pending[count:]
+            return data
+        chunks = [self._pending] if self._pending else []
+        have = len(self._pending)
+        while have < count:
+            chunk = await self._stream.receive(min(max(count - have, 65536), MAX_RECEIVE))
+            chunks.append(chunk)
+            have += len(chunk)
+        excess = have - count
+        if excess:
+            last = chunks[-1]
+            chunks[-1], self._pending = last[: len(last) - excess], last[len(last) - excess :]
+        else:
+            self._pending = b""
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     async def read(self) -> Message:
         header = await self.read_header()
