@@ -16,3 +16,7 @@ def main() -> None:
 
 main.add_command(serve)
 # -- further commands are registered below --
+
+from .bench import bench  # noqa: E402
+
+main.add_command(bench)

@@ -1,0 +1,291 @@
+"""Times every (scenario, tool, link) cell and returns raw runs; ``report`` summarizes them.
+
+Rates, not totals, are compared: a sequential baseline at 10 ms RTT would need an hour for
+10,000 files, so it runs on a sample (``sample`` files) and its files/s is what counts.  The
+engine always moves the whole dataset.
+"""
+
+from __future__ import annotations
+
+import functools
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import anyio
+
+from ..engine.options import TransferOptions
+from ..engine.run import download, upload
+from . import baselines, datasets
+from .targets import Target
+
+MIB = 1 << 20
+GIB = 1 << 30
+
+
+@dataclass
+class Run:
+    scenario: str
+    tool: str
+    link: str
+    rtt_ms: float
+    seconds: float
+    files: int
+    bytes: int
+    threads: int | None = None
+    peak_rss_mb: float | None = None
+    note: str = ""
+
+
+@dataclass
+class BenchConfig:
+    workdir: Path
+    scale: float = 1.0
+    repeat: int = 3
+    rtt_ms: float = 10.0
+    threads: int = 16
+    sample: int = 500
+    scenarios: tuple[str, ...] = ()
+    progress: Callable[[str], None] = print
+    runs: list[Run] = field(default_factory=list)
+
+    def n(self, full: int, minimum: int) -> int:
+        return max(minimum, int(full * self.scale))
+
+
+def _engine(target: Target, up: bool, local: Path, remote: str, **options: object) -> int:
+    opts = TransferOptions(**options)  # type: ignore[arg-type]
+    call = upload if up else download
+    args = (str(local), remote) if up else (remote, str(local))
+    stats = anyio.run(functools.partial(call, *args, opts, environ=target.environ))
+    snap = stats.snapshot()
+    if snap.files_failed:
+        raise RuntimeError(f"engine run failed for {snap.files_failed} files: "
+                           f"{[f.reason for f in stats.failures[:3]]}")
+    return snap.files_new + snap.files_changed
+
+
+class Bench:
+    def __init__(self, config: BenchConfig, target: Target) -> None:
+        self.config, self.target = config, target
+        self.data = config.workdir / "data"
+        self.scratch = config.workdir / "scratch"
+
+    # -- helpers --------------------------------------------------------------------------
+    def _time(self, scenario: str, tool: str, link: str, action: Callable[[], int],
+              size_per_file: float, **extra: object) -> None:
+        for attempt in range(self.config.repeat):
+            started = time.perf_counter()
+            files = action()
+            seconds = time.perf_counter() - started
+            run = Run(scenario, tool, link, self.target.rtt_ms, seconds, files,
+                      int(files * size_per_file), **extra)  # type: ignore[arg-type]
+            self.config.runs.append(run)
+            self.config.progress(f"  {scenario:16} {link:9} {tool:14} run {attempt + 1}: "
+                                 f"{seconds:7.2f} s  {files} files")
+
+    def _local_out(self) -> Path:
+        shutil.rmtree(self.scratch, ignore_errors=True)
+        self.scratch.mkdir(parents=True)
+        return self.scratch
+
+    def dataset(self, name: str) -> datasets.Dataset:
+        root = self.data / name
+        config = self.config
+        if root.exists():
+            files, size = datasets.tree_size(root)
+            return datasets.Dataset(name, root, files, size)
+        if name == "small":
+            return datasets.small_files(root, config.n(10_000, 20))
+        if name == "large":
+            return datasets.large_file(root, config.n(2 * GIB, 8 * MIB))
+        if name == "study":
+            return datasets.bids_study(root, config.n(3000, 30), 8, config.n(256 * MIB, MIB))
+        if name == "noop":
+            return datasets.small_files(root, config.n(100_000, 50), size=64)
+        raise ValueError(name)
+
+    # -- upload and download of a dataset by every tool -----------------------------------
+    def upload_scenario(self, scenario: str, name: str, link: str) -> None:
+        data = self.dataset(name)
+        per_file = data.bytes / max(data.files, 1)
+        target, sample = self.target, self.config.sample
+
+        def engine() -> int:
+            return _engine(target, True, data.root, target.fresh_collection(scenario),
+                           threads=self.config.threads)
+
+        def seed() -> int:
+            with target.session() as session:
+                return baselines.seed_upload(session, data.root, target.fresh_collection(scenario),
+                                             limit=sample)
+
+        def prc() -> int:
+            with target.session() as session:
+                return baselines.prc_put(session, data.root, target.fresh_collection(scenario))
+
+        self._time(scenario, "engine", link, engine, per_file, threads=self.config.threads)
+        if data.files > 1:
+            self._time(scenario, "seed_upload", link, seed, per_file)
+        else:
+            self._time(scenario, "prc", link, prc, per_file)
+        self._optional_tools(scenario, link, data, per_file, upload=True)
+
+    def download_scenario(self, scenario: str, name: str, link: str) -> None:
+        data = self.dataset(name)
+        per_file = data.bytes / max(data.files, 1)
+        target, sample = self.target, self.config.sample
+        source = f"{target.scratch}/{scenario}-source"
+        with target.session() as session:
+            exists = session.collections.exists(source)
+        if not exists:
+            _engine(target, True, data.root, source, threads=self.config.threads)
+
+        def engine() -> int:
+            return _engine(target, False, self._local_out(), source, threads=self.config.threads)
+
+        def seed() -> int:
+            with target.session() as session:
+                return baselines.seed_download(session, source, self._local_out(), limit=sample)
+
+        def prc() -> int:
+            with target.session() as session:
+                return baselines.prc_get(session, source, self._local_out())
+
+        self._time(scenario, "engine", link, engine, per_file, threads=self.config.threads)
+        self._time(scenario, "seed_download" if data.files > 1 else "prc", link,
+                   seed if data.files > 1 else prc, per_file)
+        self._optional_tools(scenario, link, data, per_file, upload=False, source=source)
+
+    def _optional_tools(self, scenario: str, link: str, data: datasets.Dataset, per_file: float,
+                        upload: bool, source: str = "") -> None:
+        target = self.target
+        if baselines.ibridges_available():
+            def ibridges() -> int:
+                remote = target.fresh_collection(scenario) if upload else source
+                local = data.root if upload else self._local_out()
+                baselines.ibridges_transfer(target.env_file, local, remote, upload)
+                return data.files
+
+            self._time(scenario, "ibridges", link, ibridges, per_file)
+        if baselines.icommands_available():
+            def icommands() -> int:
+                remote = target.fresh_collection(scenario) if upload else source
+                local = data.root if upload else self._local_out()
+                baselines.icommands_transfer(target.environ, local, remote, upload)
+                return data.files
+
+            self._time(scenario, "icommands", link, icommands, per_file)
+
+    # -- the physical limits -------------------------------------------------------------
+    def limits(self, name: str) -> None:
+        data = self.dataset(name)
+        per_file = data.bytes / max(data.files, 1)
+
+        def copy() -> int:
+            out = self._local_out() / "copy"
+            subprocess.run(["cp", "-r", str(data.root), str(out)], check=True)
+            return data.files
+
+        self._time(f"{name}_limit", "cp", "local", copy, per_file)
+        self._time(f"{name}_limit", "socket", "loopback",
+                   lambda: loopback_copy(data.root, data.bytes) and data.files, per_file)
+
+    # -- special scenarios -----------------------------------------------------------------
+    def noop_resync(self, link: str) -> None:
+        data = self.dataset("noop")
+        remote = f"{self.target.scratch}/noop-tree"
+        with self.target.session() as session:
+            present = session.collections.exists(remote)
+        if not present:
+            _engine(self.target, True, data.root, remote, threads=self.config.threads)
+
+        def again() -> int:
+            _engine(self.target, True, data.root, remote, threads=self.config.threads)
+            return data.files
+
+        self._time("noop_resync", "engine", link, again, 0, threads=self.config.threads)
+
+    def verify_cost(self, link: str) -> None:
+        data = self.dataset("study")
+        per_file = data.bytes / data.files
+        for verify in (False, True):
+            tool = "engine+verify" if verify else "engine"
+
+            def run(verify: bool = verify) -> int:
+                return _engine(self.target, True, data.root, self.target.fresh_collection("verify"),
+                               threads=self.config.threads, verify=verify)
+
+            self._time("verify", tool, link, run, per_file, threads=self.config.threads)
+
+    def threads_sweep(self, link: str) -> None:
+        data = self.dataset("small")
+        per_file = data.bytes / data.files
+        for threads in (1, 4, 8, 16, 32):
+            def run(threads: int = threads) -> int:
+                return _engine(self.target, True, data.root,
+                               self.target.fresh_collection("threads"), threads=threads)
+
+            self._time("threads", f"engine@{threads}", link, run, per_file, threads=threads)
+
+    def walk(self, link: str, register: Callable[[str, int], None]) -> None:
+        """Peak RSS of a dry-run download (a full remote walk) in a child process."""
+        entries = self.config.n(1_000_000, 2000)
+        collection = f"{self.target.scratch}/walk-{entries}"
+        register(collection, entries)
+        command = [sys.executable, "-m", "mango_transfer", "download", "--dry-run", "--quiet",
+                   collection, str(self._local_out())]
+        for attempt in range(self.config.repeat):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+            started = time.perf_counter()
+            subprocess.run(command, check=True, env={**_environ(), **self.target.environ},
+                           stdout=subprocess.DEVNULL)
+            seconds = time.perf_counter() - started
+            peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+            run = Run("walk", "engine", link, self.target.rtt_ms, seconds, entries, 0,
+                      peak_rss_mb=max(peak, before) / 1024)
+            self.config.runs.append(run)
+            self.config.progress(f"  walk             {link:9} engine         run {attempt + 1}: "
+                                 f"{seconds:7.2f} s  {entries} entries, peak RSS {run.peak_rss_mb:.0f} MB")
+
+
+def _environ() -> dict[str, str]:
+    import os
+
+    return dict(os.environ)
+
+
+def loopback_copy(root: Path, total: int) -> bool:
+    """Send ``total`` bytes over a loopback TCP socket: what the NIC-free link could carry."""
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    received = [0]
+
+    def sink() -> None:
+        connection, _ = server.accept()
+        with connection:
+            while chunk := connection.recv(4 * MIB):
+                received[0] += len(chunk)
+
+    thread = threading.Thread(target=sink)
+    thread.start()
+    block = b"\0" * (4 * MIB)
+    with socket.create_connection(("127.0.0.1", port)) as client:
+        remaining = total
+        while remaining > 0:
+            client.sendall(block[: min(remaining, len(block))])
+            remaining -= min(remaining, len(block))
+    thread.join()
+    server.close()
+    return received[0] == total
+
+
+def runs_as_dicts(runs: list[Run]) -> list[dict[str, object]]:
+    return [asdict(run) for run in runs]

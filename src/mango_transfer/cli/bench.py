@@ -1,0 +1,121 @@
+"""``mango-transfer bench``: throughput of the engine and of the alternatives, side by side."""
+
+from __future__ import annotations
+
+import platform
+import tempfile
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from pathlib import Path
+
+import click
+
+from .. import __version__
+from ..bench import baselines
+from ..bench.report import plot, summarize, table, write_json
+from ..bench.runner import Bench, BenchConfig, runs_as_dicts
+from ..bench.targets import embedded_target, zone_target
+
+ALL_SCENARIOS = ("small_upload", "large_upload", "large_download", "study_upload", "study_download",
+                 "noop_resync", "verify", "threads", "walk", "limits")
+LINK_SENSITIVE = {"small_upload", "large_upload", "large_download", "study_upload", "study_download"}
+
+
+@click.command()
+@click.option("--env", "env_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Benchmark this zone (a scratch collection is created and removed).")
+@click.option("--embedded", is_flag=True, help="Use the embedded server (the default).")
+@click.option("--collection", help="Parent of the scratch collection on --env zones.")
+@click.option("--scenarios", default=",".join(ALL_SCENARIOS), show_default=True,
+              help="Comma-separated subset of the scenarios.")
+@click.option("--scale", type=float, default=1.0, show_default=True,
+              help="Dataset size factor: 1 = the full sizes, 0.001 = a smoke run.")
+@click.option("--repeat", type=int, default=3, show_default=True)
+@click.option("--rtt-ms", type=float, default=10.0, show_default=True,
+              help="Emulated WAN round trip (embedded server delays every reply); 0 = loopback only.")
+@click.option("--threads", type=int, default=16, show_default=True, help="Engine --threads.")
+@click.option("--sample", type=int, default=500, show_default=True,
+              help="Files the sequential baselines move (their rate is what is compared).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("bench-results"),
+              show_default=True)
+def bench(env_file: Path | None, embedded: bool, collection: str | None, scenarios: str, scale: float,
+          repeat: int, rtt_ms: float, threads: int, sample: int, out: Path) -> None:
+    """Measure throughput of mango-transfer and of the tools it replaces, as ratios in one run."""
+    chosen = tuple(s.strip() for s in scenarios.split(",") if s.strip())
+    unknown = [s for s in chosen if s not in ALL_SCENARIOS]
+    if unknown:
+        raise click.BadParameter(f"unknown scenario(s) {', '.join(unknown)}; choose from "
+                                 f"{', '.join(ALL_SCENARIOS)}", param_hint="--scenarios")
+    if env_file and embedded:
+        raise click.UsageError("--env and --embedded exclude each other")
+    if scale <= 0 or repeat < 1:
+        raise click.UsageError("--scale must be > 0 and --repeat at least 1")
+    started = time.time()
+    with ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="mango-bench-")))
+        target = stack.enter_context(zone_target(env_file, collection) if env_file
+                                     else embedded_target(workdir))
+        config = BenchConfig(workdir=workdir, scale=scale, repeat=repeat, rtt_ms=rtt_ms,
+                             threads=threads, sample=sample, scenarios=chosen,
+                             progress=lambda line: click.echo(line, err=True))
+        runner = Bench(config, target)
+        links = [("loopback", 0.0)] + ([("wan", rtt_ms)] if rtt_ms and not env_file else [])
+        if env_file:
+            links = [("zone", 0.0)]
+        for link, rtt in links:
+            target.set_rtt(rtt)
+            _run_link(runner, chosen, link, first=link == links[0][0])
+        target.set_rtt(0)
+    rows = summarize(config.runs)
+    click.echo(table(rows))
+    payload = {
+        "started": started, "finished": time.time(), "version": __version__,
+        "machine": {"python": platform.python_version(), "platform": platform.platform(),
+                    "processor": platform.processor()},
+        "config": {"scale": scale, "repeat": repeat, "rtt_ms": rtt_ms, "threads": threads,
+                   "sample": sample, "scenarios": list(chosen),
+                   "target": str(env_file) if env_file else "embedded (subprocess)"},
+        "baselines": baselines.DESCRIPTIONS, "runs": runs_as_dicts(config.runs), "summary": rows,
+    }
+    write_json(out / "results.json", payload)
+    images = plot(rows, out)
+    click.echo(f"wrote {out / 'results.json'}" + "".join(f", {image}" for image in images))
+
+
+def _run_link(runner: Bench, chosen: tuple[str, ...], link: str, first: bool) -> None:
+    for scenario in chosen:
+        if scenario in LINK_SENSITIVE:
+            dataset = scenario.split("_")[0]
+            if scenario.endswith("upload"):
+                runner.upload_scenario(scenario, dataset, link)
+            else:
+                runner.download_scenario(scenario, dataset, link)
+        elif first and scenario == "limits":
+            for dataset in ("small", "large", "study"):
+                runner.limits(dataset)
+        elif first and scenario == "noop_resync":
+            runner.noop_resync(link)
+        elif first and scenario == "verify":
+            runner.verify_cost(link)
+        elif scenario == "threads":
+            runner.threads_sweep(link)
+        elif first and scenario == "walk":
+            runner.walk(link, _registrar(runner))
+
+
+def _registrar(runner: Bench) -> Callable[[str, int], None]:
+    """Register catalog entries with the server stopped (benchmark fixture), then restart it."""
+    from ..server.fixtures import register_tree
+
+    def register(collection: str, entries: int) -> None:
+        server = runner.target.embedded
+        if server is None:
+            raise click.UsageError("the walk scenario needs the embedded server")
+        server.stop()
+        try:
+            register_tree(server.data_dir, collection, entries)
+        finally:
+            server.start()
+
+    return register

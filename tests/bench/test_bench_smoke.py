@@ -1,0 +1,35 @@
+"""A tiny `bench` run: JSON and PNGs are produced and ratios come from real, timed runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from mango_transfer.cli.main import main
+
+
+def test_bench_smoke(tmp_path: Path) -> None:
+    out = tmp_path / "results"
+    result = CliRunner().invoke(main, [
+        "bench", "--scale", "0.001", "--repeat", "1", "--rtt-ms", "5", "--sample", "10",
+        "--scenarios", "small_upload,study_download,large_upload,threads,limits,verify",
+        "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    payload = json.loads((out / "results.json").read_text())
+    assert {"machine", "config", "runs", "summary", "baselines"} <= payload.keys()
+    summary = {(row["scenario"], row["link"], row["tool"]): row for row in payload["summary"]}
+    for link in ("loopback", "wan"):
+        engine = summary[("small_upload", link, "engine")]
+        seed = summary[("small_upload", link, "seed_upload")]
+        expected = engine["files_per_s"] / seed["files_per_s"]
+        assert abs(engine["ratios"]["seed_upload"] - expected) < 1e-9
+        assert engine["files"] == 20 and engine["median_s"] > 0
+        assert summary[("study_download", link, "engine")]["ratios"]["seed_download"] > 0
+    wan = [run for run in payload["runs"] if run["link"] == "wan"]
+    assert wan and all(run["rtt_ms"] == 5 for run in wan)
+    assert "verify_cost_pct" in summary[("verify", "loopback", "engine+verify")]
+    for image in ("throughput.png", "threads.png", "rtt.png"):
+        assert (out / image).stat().st_size > 1000
+    assert "ratios" in result.output or "x seed_upload" in result.output
