@@ -95,6 +95,7 @@ def basename(path: str) -> str:
 class Catalog:
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._public_id: int | None = None
         self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
@@ -185,10 +186,13 @@ class Catalog:
         return [(str(r[0]), int(r[1])) for r in rows]
 
     def public_group_id(self) -> int | None:
-        row = self.db.execute(
-            "SELECT user_id FROM users WHERE user_name = 'public' AND user_type = 'rodsgroup'"
-        ).fetchone()
-        return None if row is None else int(row[0])
+        """Asked on every permission check; the group is created once with the zone."""
+        if self._public_id is None:
+            row = self.db.execute(
+                "SELECT user_id FROM users WHERE user_name = 'public' AND user_type = 'rodsgroup'"
+            ).fetchone()
+            self._public_id = None if row is None else int(row[0])
+        return self._public_id
 
     # -- namespace --------------------------------------------------------------------------
     def coll(self, name: str) -> sqlite3.Row | None:

@@ -51,8 +51,11 @@ class Vault:
 
     def create(self, data_id: int) -> Path:
         path = self.path_for(data_id)
-        path.parent.mkdir(exist_ok=True)
-        path.touch()
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        except FileNotFoundError:  # first object in this shard
+            path.parent.mkdir(exist_ok=True)
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         return path
 
     def remove(self, data_id: int) -> None:
@@ -110,10 +113,10 @@ class OpenReplica:
 
 @dataclass
 class Cursor:
-    cursor: sqlite3.Cursor
-    connection: sqlite3.Connection
+    """A GenQuery continuation; ``cursor`` is None when nothing is left behind a full page."""
+
+    cursor: sqlite3.Cursor | None
     columns: list[int]
-    pending: list[tuple[object, ...]]
 
 
 @dataclass

@@ -61,7 +61,7 @@ async def gen_query(server: ServerState, connection: ConnectionState, message: M
     max_rows = element.get_int("maxRows")
     continue_inx = element.get_int("continueInx")
     if continue_inx:
-        return _continue(server, connection, continue_inx, max_rows)
+        return _continue(connection, continue_inx, max_rows)
     query = parse_query(element)
     sql, params = build_sql(query, user, server.catalog.public_group_id())
     if max_rows <= 0:
@@ -69,49 +69,58 @@ async def gen_query(server: ServerState, connection: ConnectionState, message: M
     total = 0
     if query.options & RETURN_TOTAL_ROW_COUNT:
         total = server.catalog.db.execute(f"SELECT COUNT(*) FROM ({sql})", params).fetchone()[0]
-    sql += f" LIMIT -1 OFFSET {max(0, query.offset)}"
+    offset = max(0, query.offset)
+    columns = [column for column, _ in query.selects]
     try:
-        reader = sqlite3.connect(server.catalog.path, check_same_thread=False)
-        reader.execute("PRAGMA case_sensitive_like=ON")
-        cursor = reader.execute(sql, params)
+        # Most queries fit in one page: answer them from the main connection and leave no
+        # statement open.  Only a longer result gets a reader connection holding its cursor.
+        first = server.catalog.db.execute(f"{sql} LIMIT {max_rows + 1} OFFSET {offset}",
+                                          params).fetchall()
+        if not first:
+            raise IrodsError(CAT_NO_ROWS_FOUND, "no rows")
+        if len(first) < max_rows:
+            return Reply(body=_output(columns, first, 0, total))
+        cursor = None
+        if len(first) > max_rows:
+            cursor = _open_cursor(server, f"{sql} LIMIT -1 OFFSET {offset + max_rows}", params)
     except sqlite3.Error as exc:
         raise IrodsError(CAT_SQL_ERR, str(exc)) from exc
-    columns = [column for column, _ in query.selects]
-    state = Cursor(cursor=cursor, connection=reader, columns=columns, pending=[])
-    return _page(server, connection, state, max_rows, new=True, total=total)
+    # As iRODS does, a full page always carries a continuation, even with nothing behind it.
+    handle = server.next_cursor
+    server.next_cursor += 1
+    connection.cursors[handle] = Cursor(cursor=cursor, columns=columns)
+    return Reply(body=_output(columns, first[:max_rows], handle, total))
 
 
-def _page(server: ServerState, connection: ConnectionState, state: Cursor, max_rows: int,
-          new: bool, total: int = 0, handle: int = 0) -> Reply:
-    rows = state.cursor.fetchmany(max_rows)
-    if not rows:
-        _close(connection, handle, state)
-        raise IrodsError(CAT_NO_ROWS_FOUND, "no rows")
-    if len(rows) < max_rows:
-        _close(connection, handle, state)
-        return Reply(body=_output(state.columns, rows, 0, total))
-    if new:
-        handle = server.next_cursor
-        server.next_cursor += 1
-        connection.cursors[handle] = state
-    return Reply(body=_output(state.columns, rows, handle, total))
+def _open_cursor(server: ServerState, sql: str, params: list[object]) -> sqlite3.Cursor:
+    reader = sqlite3.connect(server.catalog.path, check_same_thread=False)
+    reader.execute("PRAGMA case_sensitive_like=ON")
+    return reader.execute(sql, params)
 
 
-def _close(connection: ConnectionState, handle: int, state: Cursor) -> None:
-    connection.cursors.pop(handle, None)
-    state.connection.close()
-
-
-def _continue(server: ServerState, connection: ConnectionState, handle: int, max_rows: int) -> Reply:
+def _continue(connection: ConnectionState, handle: int, max_rows: int) -> Reply:
     state = connection.cursors.get(handle)
     if state is None:
         raise ProtocolViolation(f"continuation {handle} does not belong to this connection")
+    rows = state.cursor.fetchmany(max_rows) if state.cursor is not None and max_rows > 0 else []
     if max_rows <= 0:
-        _close(connection, handle, state)
+        _close(connection, handle)
         return Reply(body=_empty())
-    return _page(server, connection, state, max_rows, new=False, handle=handle)
+    if not rows:
+        _close(connection, handle)
+        raise IrodsError(CAT_NO_ROWS_FOUND, "no rows")
+    if len(rows) < max_rows:
+        _close(connection, handle)
+        handle = 0
+    return Reply(body=_output(state.columns, rows, handle, 0))
+
+
+def _close(connection: ConnectionState, handle: int) -> None:
+    state = connection.cursors.pop(handle, None)
+    if state is not None and state.cursor is not None:
+        state.cursor.connection.close()
 
 
 def close_all(connection: ConnectionState) -> None:
-    for handle, state in list(connection.cursors.items()):
-        _close(connection, handle, state)
+    for handle in list(connection.cursors):
+        _close(connection, handle)
