@@ -434,7 +434,7 @@ async def data_obj_chksum(server: ServerState, connection: ConnectionState, mess
         actual = await compute_checksum(server, row["data_id"])
         if actual != stored:
             return _verification_failure(USER_CHKSUM_MISMATCH, f"stored {stored}, computed {actual}")
-        return str_reply("")
+        return Reply()  # iRODS sends no body when verification finds nothing wrong
     if stored and "forceChksum" not in kvp:
         return str_reply(stored)
     if "no_compute" in kvp:
