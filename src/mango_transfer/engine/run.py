@@ -30,7 +30,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import posixpath
-import sys
 from collections.abc import AsyncGenerator, Callable, Mapping
 from contextlib import aclosing
 from dataclasses import dataclass
@@ -57,6 +56,7 @@ from mango_transfer.errors import (
     VerificationFailed,
 )
 from mango_transfer.fileinfo import FileInfo
+from mango_transfer.groups import single_errors
 from mango_transfer.irods.environment import IrodsEnvironment, load_environment
 from mango_transfer.irods.pool import SessionPool
 from mango_transfer.irods.remote import IrodsRemote, RemoteFile
@@ -65,9 +65,6 @@ from mango_transfer.localfs.hashing import file_checksum
 from mango_transfer.localfs.partial import PARTIAL_SUFFIX, STATE_SUFFIX
 from mango_transfer.localfs.paths import irods_join, local_target
 from mango_transfer.localfs.walk import DirInfo, WalkError, walk
-
-if sys.version_info < (3, 11):  # pragma: no cover
-    from exceptiongroup import BaseExceptionGroup
 
 __all__ = [
     "REMOTE_PREFIX",
@@ -496,15 +493,6 @@ class _Runner:
                 await anyio.sleep(self.options.backoff(attempt))
 
 
-def _first_mango(group: BaseExceptionGroup[Any]) -> MangoError | None:
-    for exc in group.exceptions:
-        if isinstance(exc, MangoError):
-            return exc
-        if isinstance(exc, BaseExceptionGroup) and (found := _first_mango(exc)) is not None:
-            return found
-    return None
-
-
 async def _run(
     make: Callable[[RunContext], Direction],
     options: TransferOptions,
@@ -523,12 +511,8 @@ async def _run(
     ctx = RunContext(options=options, pool=pool, remote=IrodsRemote(), stats=stats,
                      state_dir=state_dir)
     try:
-        await _Runner(ctx, make(ctx)).run(progress)
-    except BaseExceptionGroup as group:
-        mango = _first_mango(group)
-        if mango is None:
-            raise
-        raise mango from group
+        with single_errors():
+            await _Runner(ctx, make(ctx)).run(progress)
     finally:
         stats.finish()
         await pool.aclose()

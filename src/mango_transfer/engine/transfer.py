@@ -32,6 +32,7 @@ from mango_transfer.engine.context import RunContext
 from mango_transfer.engine.resume import UploadProgress
 from mango_transfer.errors import TransferFailed, VerificationFailed
 from mango_transfer.fileinfo import FileInfo
+from mango_transfer.groups import single_errors
 from mango_transfer.irods.chunks import BLOCK_SIZE, get_ranges, put_ranges
 from mango_transfer.irods.remote import RemoteSide
 from mango_transfer.localfs.errors import translate_os_errors
@@ -110,12 +111,13 @@ async def _put_large(ctx: RunContext, local: Path, path: str, src: FileInfo) -> 
         nonlocal local_checksum
         local_checksum = await ctx.call(file_checksum, local)
 
-    async with anyio.create_task_group() as group:
-        if ctx.options.verify:
-            group.start_soon(hash_local)
-        await put_ranges(ctx.pool, ctx.remote, local, path, src.size, missing, fresh=fresh,
-                         connections=ctx.options.chunk_connections, on_done=progress.record,
-                         on_bytes=ctx.stats.add_bytes)
+    with single_errors():
+        async with anyio.create_task_group() as group:
+            if ctx.options.verify:
+                group.start_soon(hash_local)
+            await put_ranges(ctx.pool, ctx.remote, local, path, src.size, missing, fresh=fresh,
+                             connections=ctx.options.chunk_connections,
+                             on_done=progress.record, on_bytes=ctx.stats.add_bytes)
     await ctx.remote_call(_check_put_large, ctx.remote, path, src, local_checksum)
     await ctx.call(progress.remove)
 

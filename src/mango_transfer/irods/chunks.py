@@ -9,10 +9,12 @@ task group instead of an executor:
 2. Each **secondary** handle, on its own session, opens the same path with ``replicaToken`` and
    ``resc_hier`` so it joins that replica instead of creating another.
 3. Every handle copies its share of the ranges in 4 MiB blocks; each finished block is reported
-   (``on_done``) so the caller can record it in its resume state. A secondary closes with
-   REPLICA_CLOSE as soon as its share is done.
-4. Only after all secondaries have closed does the primary close, in a shielded scope: that
-   close finalizes size, status and checksum in the catalog.
+   (``on_done``) so the caller can record it in its resume state.
+4. When *all* shares are done, the secondaries close with REPLICA_CLOSE, and only then does the
+   primary close, in a shielded scope: that close finalizes size, status and checksum. (PRC
+   closes a secondary as soon as its own share is done; we wait for all, because a secondary
+   that closes normally while a sibling has failed would release the replica as if all were
+   well.)
 
 On any failure nothing is closed: every session of the transfer is discarded (disconnected), so
 the server releases the replica and marks it stale, never "good" with missing bytes. The caller
@@ -30,6 +32,7 @@ import anyio.from_thread
 from irods.session import iRODSSession
 
 from mango_transfer.errors import VerificationFailed
+from mango_transfer.groups import single_errors
 from mango_transfer.irods.pool import SessionPool
 from mango_transfer.irods.remote import RemoteHandle, RemoteSide
 from mango_transfer.localfs.errors import translate_os_errors
@@ -82,8 +85,6 @@ def _copy_up(handle: RemoteHandle, local: str, share: list[Range],
                 on_done(position, position + len(block))
                 on_bytes(len(block))
                 position += len(block)
-    if not handle.primary:
-        handle.close()
 
 
 def _copy_down(handle: RemoteHandle, writer_factory: Callable[[], BinaryIO], share: list[Range],
@@ -111,8 +112,6 @@ def _copy_down(handle: RemoteHandle, writer_factory: Callable[[], BinaryIO], sha
                 position += got
     finally:
         writer.close()
-    if not handle.primary:
-        handle.close()
 
 
 async def _run_parallel(
@@ -132,30 +131,40 @@ async def _run_parallel(
     limiter = pool.limiter
     ok = False
     try:
-        primary = await anyio.to_thread.run_sync(
-            _open_primary, remote, sessions[0], path, mode, size, len(shares), create,
-            limiter=limiter)
-        token, hierarchy = await anyio.to_thread.run_sync(primary.access_info, limiter=limiter)
-        handles: list[RemoteHandle] = [primary] + [None] * (len(shares) - 1)  # type: ignore[list-item]
+        with single_errors():
+            primary = await anyio.to_thread.run_sync(
+                _open_primary, remote, sessions[0], path, mode, size, len(shares), create,
+                limiter=limiter)
+            token, hierarchy = await anyio.to_thread.run_sync(primary.access_info, limiter=limiter)
+            handles: list[RemoteHandle] = [primary] + [None] * (len(shares) - 1)  # type: ignore[list-item]
 
-        async def open_secondary(index: int) -> None:
-            secondary_mode = "a" if mode in ("w", "r+") else "r"
-            handles[index] = await anyio.to_thread.run_sync(
-                _open_secondary, remote, sessions[index], path, secondary_mode, size,
-                len(shares), token, hierarchy, limiter=limiter)
+            async def open_secondary(index: int) -> None:
+                secondary_mode = "a" if mode in ("w", "r+") else "r"
+                handles[index] = await anyio.to_thread.run_sync(
+                    _open_secondary, remote, sessions[index], path, secondary_mode, size,
+                    len(shares), token, hierarchy, limiter=limiter)
 
-        async with anyio.create_task_group() as group:
-            for index in range(1, len(shares)):
-                group.start_soon(open_secondary, index)
-        async with anyio.create_task_group() as group:
-            for handle, share in zip(handles, shares, strict=True):
-                group.start_soon(_run_in_thread, work, handle, share, limiter)
-        with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(primary.close, limiter=limiter)
+            async with anyio.create_task_group() as group:
+                for index in range(1, len(shares)):
+                    group.start_soon(open_secondary, index)
+            async with anyio.create_task_group() as group:
+                for handle, share in zip(handles, shares, strict=True):
+                    group.start_soon(_run_in_thread, work, handle, share, limiter)
+            # Only when every share succeeded: secondaries close (REPLICA_CLOSE), then the
+            # primary finalizes. After a failure nobody closes (see the module docstring).
+            async with anyio.create_task_group() as group:
+                for handle in handles[1:]:
+                    group.start_soon(_close_in_thread, handle, limiter)
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(primary.close, limiter=limiter)
         ok = True
     finally:
         for session in sessions:
             await pool.checkin(session, discard=not ok)
+
+
+async def _close_in_thread(handle: RemoteHandle, limiter: anyio.CapacityLimiter) -> None:
+    await anyio.to_thread.run_sync(handle.close, limiter=limiter)
 
 
 def _regroup(shares: list[list[Range]], count: int) -> list[list[Range]]:

@@ -1,0 +1,236 @@
+"""``upload``, ``download``, ``sync``, ``check`` and ``login``: thin click layers over the engine.
+
+The CLI only parses, shows one aggregate tqdm bar (bytes, with the file count beside it) fed
+from the engine's ``Stats`` snapshots, prints the summary, writes the JSON report and maps the
+outcome to an exit code: 0 only when nothing failed, 1 when some file failed, 2 when the run
+could not start or stopped (every ``MangoError``: one line on stderr, no traceback).
+
+``sync SRC DEST`` picks the direction from which side is remote: a path starting with
+``irods:`` or with ``/ZONE/`` (the zone of your environment file) is the iRODS side.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, NoReturn
+
+import anyio
+import click
+from tqdm import tqdm
+
+from mango_transfer.cli.options import options_from_params, transfer_options
+from mango_transfer.engine import run as engine
+from mango_transfer.engine.options import TransferOptions
+from mango_transfer.engine.report import write_report
+from mango_transfer.engine.stats import Stats, StatsSnapshot, Status
+from mango_transfer.errors import MangoError
+
+__all__ = ["check", "download", "login", "sync", "upload"]
+
+EXIT_FAILED_FILES = 1
+EXIT_ERROR = 2
+
+
+def _fail(exc: MangoError) -> NoReturn:
+    click.echo(f"mango-transfer: {exc.user_message()}", err=True)
+    sys.exit(EXIT_ERROR)
+
+
+class _Bar:
+    """One aggregate bar: bytes moved, files done as postfix. Fed from snapshots (one place)."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.bar: tqdm[Any] | None = None if quiet else tqdm(
+            unit="B", unit_scale=True, unit_divisor=1024, dynamic_ncols=True, file=sys.stderr,
+            desc="transfer", leave=False)
+
+    def __call__(self, snap: StatsSnapshot) -> None:
+        if self.bar is None:
+            return
+        self.bar.n = snap.bytes
+        done = snap.transferred + snap.files_skipped + snap.files_failed
+        self.bar.set_postfix_str(f"{done} files ({snap.files_failed} failed)", refresh=False)
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _summary(stats: Stats, dry_run: bool) -> str:
+    snap = stats.snapshot()
+    rate = snap.rate / 1e6
+    text = (f"{snap.files_new} new, {snap.files_changed} changed, {snap.files_skipped} skipped, "
+            f"{snap.files_failed} failed")
+    if snap.files_deleted:
+        text += f", {snap.files_deleted} deleted"
+    if dry_run:
+        text = (f"dry run: {snap.files_planned} to transfer or delete "
+                f"({snap.bytes_planned / 1e6:.1f} MB), {snap.files_skipped} unchanged")
+    return f"{text}; {snap.bytes / 1e6:.1f} MB in {snap.elapsed:.1f} s ({rate:.1f} MB/s)"
+
+
+def _execute(start: Callable[[TransferOptions, Stats, engine.Progress], Awaitable[Stats]],
+             params: dict[str, Any]) -> None:
+    quiet = bool(params.get("quiet"))
+    report = params.get("json_report")
+    try:
+        options = options_from_params(params)
+    except MangoError as exc:
+        _fail(exc)
+    stats = Stats(record_files=bool(report) or options.dry_run)
+    bar = _Bar(quiet)
+    try:
+        anyio.run(start, options, stats, bar)
+    except MangoError as exc:
+        bar.close()
+        _fail(exc)
+    except KeyboardInterrupt:
+        bar.close()
+        click.echo("mango-transfer: interrupted; run the same command again to resume",
+                   err=True)
+        sys.exit(130)
+    bar.close()
+    if options.dry_run and not quiet:
+        for result in stats.results:
+            if result.status is Status.PLANNED:
+                verb = "delete" if result.action == "delete" else "transfer"
+                click.echo(f"would {verb}: {result.path} ({result.reason})")
+    for failure in stats.failures:
+        click.echo(f"failed: {failure.path}: {failure.reason}", err=True)
+    if report:
+        try:
+            write_report(stats, report)
+        except MangoError as exc:
+            _fail(exc)
+    if not quiet:
+        click.echo(_summary(stats, options.dry_run))
+    if stats.failures:
+        sys.exit(EXIT_FAILED_FILES)
+
+
+def _common(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option("--json-report", type=click.Path(dir_okay=False), default=None,
+                        help="Write {summary, files} as JSON to FILE.", metavar="FILE")(func)
+    return click.option("--quiet", "-q", is_flag=True,
+                        help="No progress bar and no summary; failures are still shown.")(func)
+
+
+@click.command()
+@click.argument("src", type=click.Path(path_type=Path))
+@click.argument("dest_coll")
+@transfer_options("upload")
+@_common
+def upload(src: Path, dest_coll: str, **params: Any) -> None:
+    """Upload the contents of SRC (a folder or a file) into the collection DEST_COLL.
+
+    SRC/a/b.txt lands at DEST_COLL/a/b.txt; DEST_COLL is created when missing.
+    """
+    _execute(lambda options, stats, bar: engine.upload(
+        src, dest_coll, options, stats=stats, progress=bar), params)
+
+
+@click.command()
+@click.argument("src_coll")
+@click.argument("dest_dir", type=click.Path(file_okay=False, path_type=Path))
+@transfer_options("download")
+@_common
+def download(src_coll: str, dest_dir: Path, **params: Any) -> None:
+    """Download the contents of SRC_COLL (or one data object) into the folder DEST_DIR.
+
+    SRC_COLL/a/b.txt lands at DEST_DIR/a/b.txt; DEST_DIR is created when missing.
+    """
+    _execute(lambda options, stats, bar: engine.download(
+        src_coll, dest_dir, options, stats=stats, progress=bar), params)
+
+
+@click.command()
+@click.argument("src")
+@click.argument("dest")
+@transfer_options("sync")
+@_common
+def sync(src: str, dest: str, **params: Any) -> None:
+    """Make DEST match SRC; exactly one side is iRODS (irods:/ZONE/... or /ZONE/...).
+
+    Files only on DEST are deleted only with --delete; try --dry-run first.
+    """
+    _execute(lambda options, stats, bar: engine.sync(
+        src, dest, options, stats=stats, progress=bar), params)
+
+
+@click.command()
+@click.option("--fix", is_flag=True,
+              help="Rewrite numbers written as strings (and a BOM); a backup is kept.")
+def check(fix: bool) -> None:
+    """Validate the iRODS environment file and connect, explaining every problem."""
+    from mango_transfer.irods.environment import (
+        _read_settings,
+        environment_path,
+        environment_problems,
+        fix_environment,
+        load_environment,
+        open_session,
+    )
+    from mango_transfer.irods.errors import translate_irods_errors
+
+    path = environment_path()
+    try:
+        if fix:
+            result = fix_environment(path)
+            for key, (old, new) in result.changes.items():
+                click.echo(f'fixed "{key}": {old!r} → {new!r}')
+            if result.backup is not None:
+                click.echo(f"backup written to {result.backup}")
+        problems = environment_problems(_read_settings(path), path)
+    except MangoError as exc:
+        _fail(exc)
+    if problems:
+        for problem in problems:
+            click.echo(f"mango-transfer: {problem.user_message()}", err=True)
+        sys.exit(EXIT_ERROR)
+    try:
+        env = load_environment(path)
+        session = open_session(env)
+        try:
+            with translate_irods_errors(env.home):
+                found = session.collections.exists(env.home)
+        finally:
+            session.cleanup()
+    except MangoError as exc:
+        _fail(exc)
+    click.echo(f"{path}: OK; connected to {env.host}:{env.port} as {env.user}#{env.zone}"
+               + ("" if found else f" (home collection {env.home} not found)"))
+
+
+@click.command()
+@click.argument("user")
+@click.argument("zone")
+@click.argument("host")
+@click.option("--port", type=int, default=None, help="Server port (default 1247).")
+@click.option("--ca-file", type=click.Path(dir_okay=False), default=None,
+              help="CA certificate to trust for the server's TLS certificate.")
+@click.option("--ttl", type=int, default=168, show_default=True,
+              help="Hours the PAM login stays valid.")
+def login(user: str, zone: str, host: str, port: int | None, ca_file: str | None,
+          ttl: int) -> None:
+    """Log in to ManGO with mango-auth (pam_interactive over TLS) and write the environment."""
+    import mango_auth
+
+    from mango_transfer.irods.errors import to_mango_error
+
+    overrides: dict[str, Any] = {}
+    if port is not None:
+        overrides["irods_port"] = port
+    if ca_file is not None:
+        overrides["irods_ssl_ca_certificate_file"] = os.path.abspath(ca_file)
+    try:
+        mango_auth.iinit(user, zone, host, a_ttl=ttl, **overrides)
+    except Exception as exc:  # noqa: BLE001 - every PRC failure becomes one line
+        mango = to_mango_error(exc)
+        if mango is None:
+            raise
+        _fail(mango)
+    click.echo(f"logged in as {user}#{zone} on {host}")
