@@ -16,6 +16,10 @@ def main() -> None:
 
 main.add_command(serve)
 # -- further commands are registered below --
+from .transfer import check, download, login, sync, upload  # noqa: E402
+
+for _command in (upload, download, sync, check, login):
+    main.add_command(_command)
 
 from .bench import bench  # noqa: E402
 
