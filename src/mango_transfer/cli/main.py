@@ -24,3 +24,7 @@ for _command in (upload, download, sync, check, login):
 from .bench import bench  # noqa: E402
 
 main.add_command(bench)
+
+from .demo import demo  # noqa: E402
+
+main.add_command(demo)

@@ -50,6 +50,7 @@ from mango_transfer.errors import (
     ConfigError,
     LocalNotFound,
     MangoError,
+    PermissionDenied,
     RemoteNotFound,
     TransferFailed,
     UsageError,
@@ -164,7 +165,11 @@ class Upload:
         if await self.ctx.call(os.path.isfile, self.root):
             self.single, self.base = True, self.root.parent
         if not self.ctx.options.dry_run:
-            await self.ctx.remote_call(self.ctx.remote.mkdir, self.collection)
+            try:
+                await self.ctx.remote_call(self.ctx.remote.mkdir, self.collection)
+            except RemoteNotFound as exc:  # created, yet invisible: no access to it
+                raise PermissionDenied("cannot create or see the destination collection",
+                                       path=self.collection) from exc
 
     async def source(self) -> AsyncGenerator[SourceEntry, None]:
         async for entry in walk(self.root, limiter=self.ctx.limiter):
