@@ -272,3 +272,52 @@ def test_restart_fault_drops_connections(irods_server: EmbeddedServer) -> None:
             time.sleep(0.05)
     with open_session(irods_server) as fresh:
         assert fresh.collections.exists(irods_server.home)
+
+
+def test_primary_vanishing_during_parallel_write(irods_server: EmbeddedServer, remote_dir: str,
+                                                 session: iRODSSession) -> None:
+    """A joined secondary must not keep a dead primary's replica locked, nor publish it."""
+    from irods.exception import SYS_REPLICA_INACCESSIBLE
+
+    path = f"{remote_dir}/parallel.bin"
+    primary_session, secondary_session = open_session(irods_server), open_session(irods_server)
+    primary = primary_session.data_objects.open(path, "w")
+    primary.write(b"a" * 1000)
+    primary.flush()
+    token, hierarchy = primary.raw.replica_access_info()
+    secondary = secondary_session.data_objects.open(
+        path, "a", create=False, finalize_on_close=False,
+        **{"replicaToken": token, "resc_hier": hierarchy})
+    secondary.write(b"b" * 1000)
+    secondary.flush()
+    for connection in list(primary_session.pool.active) + list(primary_session.pool.idle):
+        connection.socket.close()  # the primary's client dies without a close
+    deadline = time.monotonic() + 5
+    while session.data_objects.get(path).replicas[0].status != "0" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert session.data_objects.get(path).replicas[0].status == "0"
+    secondary.close()  # REPLICA_CLOSE: must not make it good, must release the lock
+    assert session.data_objects.get(path).replicas[0].status == "0"
+    with session.data_objects.open(path, "w") as again:  # not locked forever
+        again.write(b"whole")
+    assert session.data_objects.get(path).replicas[0].status == "1"
+    secondary_session.cleanup()
+
+    # The converse: a secondary dies; the surviving primary may not publish a torn replica.
+    primary_session = open_session(irods_server)
+    primary = primary_session.data_objects.open(path, "w")
+    primary.write(b"c" * 1000)
+    primary.flush()
+    token, hierarchy = primary.raw.replica_access_info()
+    doomed = open_session(irods_server)
+    secondary = doomed.data_objects.open(path, "a", create=False, finalize_on_close=False,
+                                         **{"replicaToken": token, "resc_hier": hierarchy})
+    secondary.write(b"d" * 10)
+    secondary.flush()
+    for connection in list(doomed.pool.active) + list(doomed.pool.idle):
+        connection.socket.close()
+    time.sleep(0.3)
+    with pytest.raises(SYS_REPLICA_INACCESSIBLE):
+        primary.close()
+    assert session.data_objects.get(path).replicas[0].status == "0"
+    primary_session.cleanup()

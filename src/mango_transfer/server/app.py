@@ -1,28 +1,29 @@
-"""Running the embedded server: an async ``serve`` for task groups, and ``EmbeddedServer``
-(in-process, on its own event-loop thread) or ``ServerProcess`` (a subprocess) for tests,
-benchmarks and the demo.
+"""Running the embedded server: an async ``serve`` for task groups, ``EmbeddedServer`` (a child
+process with a control pipe) for tests, benchmarks and the demo, and ``ServerProcess`` (the
+``serve`` command as a subprocess) for tests that kill or restart it for real.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
+import multiprocessing.process
 import os
 import signal
 import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import anyio
 from anyio.abc import SocketStream, TaskStatus
-from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from .bootstrap import initialize_zone
 from .catalog import Catalog
@@ -152,35 +153,64 @@ async def run_until_signal(config: ServerConfig) -> None:
 
 
 class EmbeddedServer(AbstractContextManager["EmbeddedServer"]):
-    """The server on a private event-loop thread: the fixture for synchronous tests."""
+    """The server in a child process, controlled through a pipe: the fixture for tests, the demo
+    and benchmarks.
+
+    A child process rather than a thread: python-irodsclient closes leaked file objects in
+    ``__del__`` with a blocking round trip, and the garbage collector may run that finalizer on
+    whatever thread allocates next.  Were the server a thread of the client's process, it could
+    end up waiting on itself.  A process also gives the server its own core and GIL, as a real
+    zone has.
+    """
 
     def __init__(self, data_dir: Path, *, client_env_dir: Path | None = None, **options: Any) -> None:
         data_dir = Path(data_dir)
         self.config = ServerConfig(data_dir=data_dir, port=options.pop("port", 0),
                                    client_env_dir=client_env_dir or data_dir / "client", **options)
-        self._portal_cm: AbstractContextManager[BlockingPortal] | None = None
-        self._portal: BlockingPortal | None = None
-        self._server: Server | None = None
         self.endpoint: Endpoint | None = None
-        self._task: Any = None
+        self._process: multiprocessing.process.BaseProcess | None = None
+        self._control: Connection | None = None
 
-    def start(self) -> EmbeddedServer:
-        self._portal_cm = start_blocking_portal()
-        self._portal = self._portal_cm.__enter__()
-        self._server = Server(self.config)
-        self._task, self.endpoint = self._portal.start_task(self._server.serve)
+    def start(self, timeout: float = 60.0) -> EmbeddedServer:
+        context = multiprocessing.get_context("spawn")
+        parent, child = context.Pipe()
+        self._process = context.Process(target=_child_main, args=(self.config, child),
+                                        name="mango-transfer-server", daemon=True)
+        self._process.start()
+        child.close()
+        self._control = parent
+        if not parent.poll(timeout):
+            self.stop()
+            raise RuntimeError("embedded server did not start in time")
+        kind, value = parent.recv()
+        if kind != "ready":
+            self.stop()
+            raise RuntimeError(f"embedded server failed to start: {value}")
+        self.endpoint = value
         return self
 
+    def _request(self, *command: Any) -> Any:
+        assert self._control is not None, "server not started"
+        self._control.send(command)
+        kind, value = self._control.recv()
+        if kind == "error":
+            raise RuntimeError(value)
+        return value
+
     def stop(self) -> None:
-        if self._portal is not None and self._task is not None:
-            self._task.cancel()
+        if self._control is not None:
             try:
-                self._task.result(timeout=10)
-            except BaseException:  # noqa: BLE001 - cancellation of the serve task is expected
+                self._control.send(("stop",))
+            except (BrokenPipeError, OSError):
                 pass
-        if self._portal_cm is not None:
-            self._portal_cm.__exit__(None, None, None)
-        self._portal = self._portal_cm = self._task = None
+        if self._process is not None:
+            self._process.join(timeout=15)
+            if self._process.is_alive():
+                self._process.terminate()
+                self._process.join(timeout=5)
+        if self._control is not None:
+            self._control.close()
+        self._process = self._control = None
 
     def __enter__(self) -> EmbeddedServer:
         return self.start()
@@ -209,18 +239,49 @@ class EmbeddedServer(AbstractContextManager["EmbeddedServer"]):
     def home(self) -> str:
         return f"/{self.config.zone}/home/{self.config.user}"
 
-    def call(self, function: Callable[..., Any], *args: Any) -> Any:
-        """Run ``function(state, *args)`` on the server's loop thread (catalog is single-threaded)."""
-        assert self._portal is not None and self._server is not None
-        state = self._server.state
-        return self._portal.call(lambda: function(state, *args))
-
     def set_faults(self, spec: str) -> None:
-        self.call(lambda state: state.faults.configure(spec))
+        """Replace the active faults (see ``faults.py``); counters restart from zero."""
+        self._request("faults", spec)
 
     def restart_now(self) -> None:
-        assert self._portal is not None and self._server is not None
-        self._portal.call(self._server.request_restart)
+        """Drop every connection and stop listening for ``restart_pause_ms``."""
+        self._request("restart")
+
+
+def _child_main(config: ServerConfig, control: Connection) -> None:
+    logging.basicConfig(level=logging.WARNING)
+    try:
+        anyio.run(_child_serve, config, control)
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises
+        try:
+            control.send(("error", f"{type(exc).__name__}: {exc}"))
+        except OSError:
+            pass
+
+
+async def _child_serve(config: ServerConfig, control: Connection) -> None:
+    server = Server(config)
+    async with anyio.create_task_group() as group:
+        endpoint = await group.start(server.serve)
+        control.send(("ready", endpoint))
+        while True:
+            try:
+                command = await anyio.to_thread.run_sync(control.recv, abandon_on_cancel=True)
+            except EOFError:  # the parent is gone
+                command = ("stop",)
+            if command[0] == "stop":
+                group.cancel_scope.cancel()
+                return
+            try:
+                if command[0] == "faults":
+                    server.state.faults.configure(command[1])
+                elif command[0] == "restart":
+                    server.request_restart()
+                else:
+                    raise ValueError(f"unknown command {command[0]!r}")
+                control.send(("ok", None))
+            except Exception as exc:  # noqa: BLE001 - reported to the caller
+                control.send(("error", f"{type(exc).__name__}: {exc}"))
 
 
 class ServerProcess(AbstractContextManager["ServerProcess"]):

@@ -109,6 +109,7 @@ class OpenReplica:
     token: str
     data_id: int
     handles: int = 0
+    abandoned: bool = False  # a writer vanished: the bytes are suspect, the replica stays stale
 
 
 @dataclass

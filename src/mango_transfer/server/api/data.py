@@ -220,6 +220,8 @@ def _release(server: ServerState, connection: ConnectionState, handle: Descripto
     replica = server.open_replicas.get(handle.data_id) if handle.writable else None
     if replica is not None:
         replica.handles -= 1
+        if replica.abandoned and replica.handles <= 0:
+            server.open_replicas.pop(handle.data_id, None)
     return replica
 
 
@@ -230,6 +232,7 @@ async def finalize(server: ServerState, handle: Descriptor, close_kvp: dict[str,
     replica = server.open_replicas.get(handle.data_id)
     if replica is not None and replica.handles <= 0:
         server.open_replicas.pop(handle.data_id, None)
+
     size = server.vault.size(handle.data_id)
     wrote = handle.bytes_written > 0 or handle.created
     fields: dict[str, object] = {"data_size": size}
@@ -257,7 +260,10 @@ async def finalize(server: ServerState, handle: Descriptor, close_kvp: dict[str,
 async def data_obj_close(server: ServerState, connection: ConnectionState, message: Message) -> Reply:
     element = body(message)
     handle = descriptor(connection, element.get_int("l1descInx"))
-    _release(server, connection, handle)
+    replica = _release(server, connection, handle)
+    if handle.writable and replica is not None and replica.abandoned:
+        raise IrodsError(SYS_REPLICA_INACCESSIBLE, "another writer of this replica vanished; "
+                         "the replica is stale and must be written again")
     if handle.writable:
         # Like iRODS, any 673 on a write handle finalizes: a parallel writer that closes this
         # way instead of REPLICA_CLOSE publishes a partial "good" replica, which is its bug.
@@ -272,7 +278,9 @@ async def replica_close(server: ServerState, connection: ConnectionState, messag
     if not isinstance(fd, int):
         raise IrodsError(SYS_INVALID_INPUT_PARAM, "fd missing")
     handle = descriptor(connection, fd)
-    _release(server, connection, handle)
+    replica = _release(server, connection, handle)
+    if replica is not None and replica.abandoned:
+        return Reply()  # the replica is stale for good; nothing of this handle is published
     if handle.writable and request.get("update_size"):
         server.catalog.update_data(handle.data_id, data_size=server.vault.size(handle.data_id))
     if handle.writable and request.get("update_status"):
@@ -285,21 +293,23 @@ async def replica_close(server: ServerState, connection: ConnectionState, messag
 
 
 def abandon(server: ServerState, connection: ConnectionState) -> None:
-    """The client vanished: close its handles; a replica it was writing is left stale.
+    """The client vanished: close its handles; a replica it was writing becomes stale at once.
 
-    Never a silently truncated "good" replica: the bytes may be partial, so status 0 (stale)
-    and the size actually on disk are recorded, and the token is released so a later writer can
-    open it again.
+    As iRODS 5's agent teardown does, even while other handles (parallel writers) still hold
+    the token: the bytes may be partial, so status 0 (stale), the size actually on disk and no
+    checksum are recorded.  Never a silently truncated "good" replica: a surviving primary's
+    final close is refused, and the token dies with the last handle.
     """
     for handle in list(connection.descriptors.values()):
-        replica = _release(server, connection, handle)
-        if handle.writable and replica is not None and replica.handles <= 0:
-            server.open_replicas.pop(handle.data_id, None)
-            if server.catalog.data_by_id(handle.data_id) is not None:
-                server.catalog.update_data(
-                    handle.data_id, data_is_dirty=REPL_STALE, data_checksum="",
-                    data_size=server.vault.size(handle.data_id), modify_ts=timestamp(),
-                )
+        replica = server.open_replicas.get(handle.data_id) if handle.writable else None
+        if replica is not None:
+            replica.abandoned = True
+        _release(server, connection, handle)
+        if handle.writable and server.catalog.data_by_id(handle.data_id) is not None:
+            server.catalog.update_data(
+                handle.data_id, data_is_dirty=REPL_STALE, data_checksum="",
+                data_size=server.vault.size(handle.data_id), modify_ts=timestamp(),
+            )
 
 
 @api(20000)
