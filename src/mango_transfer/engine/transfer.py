@@ -37,7 +37,13 @@ from mango_transfer.irods.chunks import BLOCK_SIZE, get_ranges, put_ranges
 from mango_transfer.irods.remote import RemoteSide
 from mango_transfer.localfs.errors import translate_os_errors
 from mango_transfer.localfs.hashing import Sha256, file_checksum
-from mango_transfer.localfs.partial import PartialDownload, RemoteIdentity, partial_path
+from mango_transfer.localfs.partial import (
+    PartialDownload,
+    RemoteIdentity,
+    create_private,
+    partial_path,
+    publish,
+)
 
 __all__ = ["download_file", "upload_file"]
 
@@ -141,7 +147,7 @@ def _get_small(session: iRODSSession, remote: RemoteSide, path: str, target: Pat
     temporary = partial_path(target)
     digest = Sha256()
     received = 0
-    with translate_os_errors(target, partial=os.fspath(temporary)), open(temporary, "wb") as out:
+    with translate_os_errors(target, partial=os.fspath(temporary)), create_private(temporary) as out:
         if src.size > 0:
             handle = remote.open(session, path, "r")
             buffer = memoryview(bytearray(min(BLOCK_SIZE, src.size)))
@@ -163,8 +169,7 @@ def _get_small(session: iRODSSession, remote: RemoteSide, path: str, target: Pat
         if verify:
             _compare(path, digest.irods_checksum(), remote.checksum(session, path))
         with translate_os_errors(target):
-            os.utime(temporary, (src.mtime, src.mtime))
-            os.replace(temporary, target)
+            publish(temporary, target, src.mtime)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise

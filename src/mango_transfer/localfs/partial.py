@@ -191,8 +191,7 @@ class PartialDownload:
             state = _load_state(state_file, partial, identity)
             if state is None:
                 state = ResumeState(identity)
-                with open(partial, "wb"):  # create or truncate
-                    pass
+                create_private(partial).close()
                 _write_state(state_file, state)
         return cls(final, state)
 
@@ -227,9 +226,7 @@ class PartialDownload:
                 raise VerificationFailed("downloaded size differs from the remote size",
                                          path=self.final, expected=str(self._state.identity.size),
                                          actual=str(size))
-            if mtime is not None:
-                os.utime(self.partial, (mtime, mtime))
-            os.replace(self.partial, self.final)
+            publish(self.partial, self.final, mtime)
             self.state_file.unlink(missing_ok=True)
         return self.final
 
@@ -238,3 +235,31 @@ class PartialDownload:
         with translate_os_errors(self.final):
             self.partial.unlink(missing_ok=True)
             self.state_file.unlink(missing_ok=True)
+
+
+def create_private(path: Path) -> BinaryIO:
+    """Create (or truncate) an in-flight file readable by its owner only: partial data of a
+    download is nobody else's business until it is complete and verified."""
+    fd = os.open(path, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
+    os.fchmod(fd, 0o600)  # an earlier partial may have had wider permissions
+    return os.fdopen(fd, "wb")
+
+
+def publish(partial: Path, final: Path, mtime: int | None) -> None:
+    """Give the finished file the permissions a new file gets here, its mtime, its final name."""
+    os.chmod(partial, 0o666 & ~_umask())
+    if mtime is not None:
+        os.utime(partial, (mtime, mtime))
+    os.replace(partial, final)
+
+
+def _umask() -> int:
+    """The process umask, read without changing it (os.umask() can only set it)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022
