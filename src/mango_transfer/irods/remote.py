@@ -34,7 +34,7 @@ from irods.column import Criterion
 from irods.models import Collection, DataObject
 from irods.session import iRODSSession
 
-from mango_transfer.errors import RemoteNotFound, TransferFailed
+from mango_transfer.errors import RemoteNotFound, TransferFailed, UnsafePath
 from mango_transfer.fileinfo import FileInfo
 from mango_transfer.irods.errors import translate_irods_errors
 from mango_transfer.localfs.paths import irods_relative
@@ -197,6 +197,7 @@ class IrodsRemote:
                     page: list[RemoteFile] = []
                     for row in batch:
                         coll, name = str(row[Collection.name]), str(row[DataObject.name])
+                        _refuse_unsafe_name(coll, name)
                         if coll != base and not coll.startswith(base + "/"):
                             continue  # LIKE wildcard ('_' or '%' in the name) matched a sibling
                         entry = self._entry(irods_relative(base, f"{coll}/{name}"), row)
@@ -277,3 +278,11 @@ def _fold(entries: list[RemoteFile]) -> RemoteFile:
     good = [entry for entry in entries if entry.good]
     return good[0] if good else entries[0]
 
+
+def _refuse_unsafe_name(collection: str, name: str) -> None:
+    """iRODS never names an object ``..`` or with a ``/``: a listing that does comes from a broken
+    or hostile server, and following it could write outside the destination."""
+    if not name or name in (".", "..") or "/" in name or "\0" in name:
+        raise UnsafePath(f"the server listed an object named {name!r} in {collection}; such a "
+                         "name would leave the destination folder, so nothing more is trusted "
+                         "from this listing", path=f"{collection}/{name}")

@@ -8,6 +8,10 @@ Spec syntax (``--faults`` or ``Faults.configure``), comma separated:
 - ``fail=API:K:CODE``       the K-th call of API number API answers CODE instead (repeatable)
 - ``restart_after=API:K``   at the K-th call of API, drop every connection and stop listening
                             for ``restart_pause_ms`` (default 500), as a server restart does
+- ``evil_name=TEXT``        play a malicious or buggy server: every DATA_NAME a GenQuery returns
+                            for an object whose name starts with ``evil`` becomes TEXT (e.g.
+                            ``../../escape.txt``), to prove clients refuse names that leave
+                            their destination
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ class Faults:
     failures: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
     restart_after: tuple[int, int] | None = None
     restart_pause_ms: float = 500.0
+    evil_name: str | None = None
     bytes_moved: int = 0
     calls: dict[int, int] = field(default_factory=dict)
     drops_done: int = 0
@@ -62,6 +67,10 @@ class Faults:
         elif name == "restart_after":
             api, k = (int(part) for part in value.split(":"))
             self.restart_after = (api, k)
+        elif name == "evil_name":
+            if not value:
+                raise ValueError("evil_name needs the name to answer")
+            self.evil_name = value
         elif name == "restart_pause_ms":
             self.restart_pause_ms = float(value)
         else:

@@ -32,7 +32,12 @@ def parse_query(element: Element) -> Query:
                  offset=element.get_int("partialStartIndex"))
 
 
-def _output(columns: list[int], rows: list[tuple[object, ...]], continue_inx: int, total: int) -> bytes:
+def _output(columns: list[int], rows: list[tuple[object, ...]], continue_inx: int, total: int,
+            evil_name: str | None = None) -> bytes:
+    if evil_name is not None and 403 in columns:
+        at = columns.index(403)
+        rows = [(*row[:at], evil_name, *row[at + 1:]) if str(row[at]).startswith("evil") else row
+                for row in rows]
     results = []
     for index, column in enumerate(columns):
         values = ["" if row[index] is None else _text(row[index]) for row in rows]
@@ -61,7 +66,7 @@ async def gen_query(server: ServerState, connection: ConnectionState, message: M
     max_rows = element.get_int("maxRows")
     continue_inx = element.get_int("continueInx")
     if continue_inx:
-        return _continue(connection, continue_inx, max_rows)
+        return _continue(server, connection, continue_inx, max_rows)
     query = parse_query(element)
     sql, params = build_sql(query, user, server.catalog.public_group_id())
     if max_rows <= 0:
@@ -79,7 +84,7 @@ async def gen_query(server: ServerState, connection: ConnectionState, message: M
         if not first:
             raise IrodsError(CAT_NO_ROWS_FOUND, "no rows")
         if len(first) < max_rows:
-            return Reply(body=_output(columns, first, 0, total))
+            return Reply(body=_output(columns, first, 0, total, server.faults.evil_name))
         cursor = None
         if len(first) > max_rows:
             cursor = _open_cursor(server, f"{sql} LIMIT -1 OFFSET {offset + max_rows}", params)
@@ -89,7 +94,7 @@ async def gen_query(server: ServerState, connection: ConnectionState, message: M
     handle = server.next_cursor
     server.next_cursor += 1
     connection.cursors[handle] = Cursor(cursor=cursor, columns=columns)
-    return Reply(body=_output(columns, first[:max_rows], handle, total))
+    return Reply(body=_output(columns, first[:max_rows], handle, total, server.faults.evil_name))
 
 
 def _open_cursor(server: ServerState, sql: str, params: list[object]) -> sqlite3.Cursor:
@@ -98,7 +103,7 @@ def _open_cursor(server: ServerState, sql: str, params: list[object]) -> sqlite3
     return reader.execute(sql, params)
 
 
-def _continue(connection: ConnectionState, handle: int, max_rows: int) -> Reply:
+def _continue(server: ServerState, connection: ConnectionState, handle: int, max_rows: int) -> Reply:
     state = connection.cursors.get(handle)
     if state is None:
         raise ProtocolViolation(f"continuation {handle} does not belong to this connection")
@@ -112,7 +117,7 @@ def _continue(connection: ConnectionState, handle: int, max_rows: int) -> Reply:
     if len(rows) < max_rows:
         _close(connection, handle)
         handle = 0
-    return Reply(body=_output(state.columns, rows, handle, 0))
+    return Reply(body=_output(state.columns, rows, handle, 0, server.faults.evil_name))
 
 
 def _close(connection: ConnectionState, handle: int) -> None:

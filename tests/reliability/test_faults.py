@@ -1,0 +1,124 @@
+"""Server faults during real CLI runs: transient ones are retried to completion, permanent ones
+fail exactly the affected files, by name, and a malicious server cannot write outside the
+destination."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from irods.access import iRODSAccess
+
+from mango_transfer.server import EmbeddedServer
+from tests.conftest import open_session
+
+
+def _tree(root: Path, small: int = 30, large: int = 1) -> dict[str, bytes]:
+    files: dict[str, bytes] = {}
+    for index in range(small):
+        files[f"d{index % 3}/f{index:02d}.json"] = os.urandom(3000 + index)
+    for index in range(large):
+        files[f"big/rec{index}.edf"] = os.urandom(9 << 20)
+    for rel, data in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(data)
+    return files
+
+
+def _run(server: EmbeddedServer, tmp: Path, *args: str) -> tuple[int, dict[str, object], str]:
+    report = tmp / f"report-{len(list(tmp.glob('report-*')))}.json"
+    environ = {**os.environ, "IRODS_ENVIRONMENT_FILE": str(server.env_file),
+               "IRODS_AUTHENTICATION_FILE": str(server.auth_file), "XDG_STATE_HOME": str(tmp / "state")}
+    result = subprocess.run([sys.executable, "-m", "mango_transfer", *args, "--quiet",
+                             "--chunk-threshold", "4M", "--retry-backoff", "0.05", "--retries", "5",
+                             "--json-report", str(report)],
+                            env=environ, capture_output=True, text=True, timeout=300)
+    data = json.loads(report.read_text()) if report.exists() else {}
+    return result.returncode, data, result.stderr
+
+
+@pytest.mark.parametrize("spec", [
+    pytest.param("drop_after_bytes=3000000:3", id="connection-dropped-mid-transfer"),
+    pytest.param("fail=676:5:-115000,fail=676:40:-105000", id="kth-write-fails-transiently"),
+    pytest.param("fail=675:3:-115000,fail=675:30:-115000", id="kth-read-fails-transiently"),
+    pytest.param("fail=673:3:-1803000,fail=602:7:-1803000", id="open-and-close-fail-transiently"),
+    pytest.param("delay_ms=15", id="slow-responses"),
+    pytest.param("restart_after=676:20,restart_pause_ms=300", id="server-restarts-mid-run"),
+])
+def test_upload_and_download_survive(irods_server: EmbeddedServer, remote_dir: str, tmp_path: Path,
+                                     spec: str) -> None:
+    files = _tree(tmp_path / "source")
+    irods_server.set_faults(spec)
+    try:
+        code, report, stderr = _run(irods_server, tmp_path, "upload", str(tmp_path / "source"), remote_dir)
+        assert code == 0, stderr
+        irods_server.set_faults(spec)  # fresh counters for the download
+        code, report, stderr = _run(irods_server, tmp_path, "download", remote_dir, str(tmp_path / "back"))
+        assert code == 0, stderr
+    finally:
+        irods_server.set_faults("")
+    for rel, data in files.items():
+        assert (tmp_path / "back" / rel).read_bytes() == data, rel
+    assert sorted(p.relative_to(tmp_path / "back").as_posix()
+                  for p in (tmp_path / "back").rglob("*") if p.is_file()) == sorted(files)
+
+
+def test_permission_denied_on_a_subcollection_fails_only_those(irods_server: EmbeddedServer,
+                                                                remote_dir: str, tmp_path: Path) -> None:
+    """A second user uploads into a shared collection where one sub-collection is not writable."""
+    with open_session(irods_server) as admin:
+        from irods.models import User
+
+        if not list(admin.query(User.name).filter(User.name == "carol")):
+            admin.users.create("carol", "rodsuser")
+            admin.users.modify("carol", "password", "carol-pw")
+        admin.collections.create(f"{remote_dir}/locked")
+        admin.acls.set(iRODSAccess("own", remote_dir, "carol"))
+        admin.acls.set(iRODSAccess("read", f"{remote_dir}/locked", "carol"))
+    client = tmp_path / "carol"
+    client.mkdir()
+    env = json.loads(irods_server.env_file.read_text())
+    env.update(irods_user_name="carol", irods_home="/tempZone/home/carol", irods_cwd="/tempZone/home/carol")
+    (client / "irods_environment.json").write_text(json.dumps(env))
+    from irods.password_obfuscation import encode
+
+    (client / ".irodsA").write_text(encode("carol-pw"))
+    source = tmp_path / "source"
+    for rel in ("ok/a.txt", "ok/b.txt", "locked/x.txt", "locked/y.txt", "top.txt"):
+        (source / rel).parent.mkdir(parents=True, exist_ok=True)
+        (source / rel).write_text(rel)
+    environ = {**os.environ, "IRODS_ENVIRONMENT_FILE": str(client / "irods_environment.json"),
+               "IRODS_AUTHENTICATION_FILE": str(client / ".irodsA")}
+    report_file = tmp_path / "report.json"
+    result = subprocess.run([sys.executable, "-m", "mango_transfer", "upload", str(source), remote_dir,
+                             "--quiet", "--json-report", str(report_file)],
+                            env=environ, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1, result.stderr
+    report = json.loads(report_file.read_text())
+    failed = sorted(f["path"] for f in report["files"] if f["status"] == "failed")
+    assert failed == ["locked/x.txt", "locked/y.txt"]
+    assert report["summary"]["transferred"] == 3
+    assert "locked/x.txt" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_malicious_names_cannot_escape_the_destination(irods_server: EmbeddedServer, remote_dir: str,
+                                                        tmp_path: Path) -> None:
+    with open_session(irods_server) as session:
+        for name in ("evil1.txt", "evil2.txt", "fine.txt"):
+            with session.data_objects.open(f"{remote_dir}/{name}", "w") as handle:
+                handle.write(b"payload")
+    outside = tmp_path / "escape.txt"
+    for evil in ("../escape.txt", "sub/../../escape.txt", "/tmp/escape.txt"):
+        irods_server.set_faults(f"evil_name={evil}")
+        try:
+            code, report, stderr = _run(irods_server, tmp_path, "download", remote_dir, str(tmp_path / "dest"))
+        finally:
+            irods_server.set_faults("")
+        assert code != 0, "a name leaving the destination is refused"
+        assert not outside.exists() and not Path("/tmp/escape.txt").exists()
+        assert [p for p in (tmp_path / "dest").rglob("*") if p.is_file() and "evil" in p.name] == []
+        assert "escape.txt" in stderr and "Traceback" not in stderr
