@@ -28,3 +28,7 @@ main.add_command(bench)
 from .demo import demo  # noqa: E402
 
 main.add_command(demo)
+
+from .ingest import ingest  # noqa: E402
+
+main.add_command(ingest)

@@ -23,6 +23,29 @@ Shape of a run (one anyio task group)::
 
 Public API: ``await upload(src, dest, options)``, ``download``, ``sync``, each returning the
 run's :class:`Stats`; ``upload_sync`` etc. wrap them with ``anyio.run``.
+
+**Upload hooks** (``mango-transfer ingest`` uses them; all optional, defaults = plain upload):
+
+- ``files``: upload exactly these relative paths (a watch batch, a ``--restart`` list). The
+  local side is ``stat``-ed per file; the remote side is looked up per collection with one
+  GenQuery for the named objects (``irods.lookup``), never by listing the whole destination.
+- ``select(relative) -> reason | None``: a file with a reason is not uploaded and is reported
+  with status ``filtered``; ``prune_dir(relative_dir) -> bool`` drops everything below a folder
+  (the walk still reads it; nothing below is reported); ``recursive=False``: top level only.
+- ``empty_dirs``: True (plain ``upload``) creates every folder's collection as the walk meets
+  it, so empty folders are mirrored; False (ingest) creates a collection only before the first
+  file that is new in it, so empty or fully filtered folders leave no trace, and an unchanged
+  re-run creates none.
+- ``metadata(FileInfo) -> AVUs``: after a file is uploaded (and verified with ``--verify``), its
+  managed AVUs are made exactly the desired ones with ONE atomic call
+  (``ingest.metadata.metadata_operations`` against what is on the object; nothing to change =
+  no call; a new object is known to carry none, so it costs no read). A file *skipped* as
+  unchanged is reconciled too (one AVU read, and a call only when something differs): adding
+  ``--md-path`` on a re-run labels the files already uploaded. A metadata failure fails the
+  file (the data is there; a re-run retries the metadata). ``--dry-run`` applies nothing.
+- ``on_result(FileResult)``: called on the event loop for every outcome as it happens (live
+  logging). A result carries the local SHA-256 when it was computed while streaming
+  (``--verify``, where it equals the server's) and the seconds the file took.
 """
 
 from __future__ import annotations
@@ -30,11 +53,13 @@ from __future__ import annotations
 import dataclasses
 import os
 import posixpath
-from collections.abc import AsyncGenerator, Callable, Mapping
+import stat
+import time
+from collections.abc import AsyncGenerator, Callable, Iterable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
@@ -58,10 +83,13 @@ from mango_transfer.errors import (
 )
 from mango_transfer.fileinfo import FileInfo
 from mango_transfer.groups import single_errors
+from mango_transfer.ingest.metadata import Avu, metadata_operations
 from mango_transfer.irods.environment import IrodsEnvironment, load_environment
+from mango_transfer.irods.lookup import stat_names
+from mango_transfer.irods.metadata import apply_atomic_operations, read_avus
 from mango_transfer.irods.pool import SessionPool
 from mango_transfer.irods.remote import IrodsRemote, RemoteFile
-from mango_transfer.localfs.errors import translate_os_errors
+from mango_transfer.localfs.errors import os_error_to_mango, translate_os_errors
 from mango_transfer.localfs.hashing import file_checksum
 from mango_transfer.localfs.partial import PARTIAL_SUFFIX, STATE_SUFFIX
 from mango_transfer.localfs.paths import irods_join, local_target
@@ -70,6 +98,7 @@ from mango_transfer.localfs.walk import DirInfo, WalkError, walk
 __all__ = [
     "REMOTE_PREFIX",
     "Progress",
+    "RunHooks",
     "download",
     "download_sync",
     "is_remote",
@@ -99,6 +128,34 @@ class Item:
 SourceEntry = FileInfo | DirInfo | WalkError
 
 
+@dataclass(frozen=True)
+class RunHooks:
+    """The per-file hooks of one run (see the module docstring); the defaults change nothing."""
+
+    select: Callable[[str], str | None] | None = None
+    metadata: Callable[[FileInfo], Sequence[Avu]] | None = None
+    on_result: Callable[[FileResult], None] | None = None
+    lazy_dirs: bool = False
+
+
+class _RecordingRemote(IrodsRemote):
+    """:class:`IrodsRemote` that remembers the last checksum read per iRODS path.
+
+    The transfer code compares the SHA-256 it computed while streaming with the server's and
+    raises on a difference, so once a file is verified the remembered value *is* the local
+    SHA-256; the run reports it without hashing the file again. Entries are popped when the
+    file's outcome is recorded (plain dict operations: atomic under the GIL).
+    """
+
+    def __init__(self) -> None:
+        self.recorded: dict[str, str] = {}
+
+    def checksum(self, session: Any, path: str) -> str:
+        value = super().checksum(session, path)
+        self.recorded[path] = value
+        return value
+
+
 class Direction(Protocol):
     """One direction of a run: where items come from and how one is moved."""
 
@@ -119,6 +176,8 @@ class Direction(Protocol):
     async def delete(self, item: Item) -> None: ...
 
     async def finish(self) -> None: ...
+
+    def remote(self, relative: str) -> str: ...
 
 
 def _key(path: str) -> tuple[str, str]:
@@ -151,18 +210,116 @@ async def _local_files(root: Path, limiter: anyio.CapacityLimiter) -> AsyncGener
             yield RemoteFile(entry, good=True)
 
 
+def _by_directory(files: Sequence[str]) -> list[tuple[str, list[str]]]:
+    """Sorted relative paths grouped by folder: ``[("a", ["x", "y"]), ...]``."""
+    groups: list[tuple[str, list[str]]] = []
+    for path in files:
+        directory, name = _key(path)
+        if not groups or groups[-1][0] != directory:
+            groups.append((directory, []))
+        groups[-1][1].append(name)
+    return groups
+
+
+def _stat_listed(root: Path, paths: Sequence[str]) -> list[FileInfo | WalkError]:
+    """Blocking: one entry per listed path (a vanished or odd one becomes a WalkError)."""
+    out: list[FileInfo | WalkError] = []
+    for relative in paths:
+        parts = relative.split("/")
+        if relative.startswith("/") or any(part in ("", ".", "..") for part in parts):
+            out.append(WalkError(relative, UsageError("not a path inside the local folder",
+                                                      path=relative)))
+            continue
+        full = root.joinpath(*parts)
+        try:
+            st = os.stat(full)
+        except OSError as exc:
+            error = os_error_to_mango(exc, full)
+            if isinstance(error, LocalNotFound):
+                error = LocalNotFound("the local file no longer exists; not uploaded", path=full)
+            out.append(WalkError(relative, error))
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            out.append(WalkError(relative, TransferFailed("not a regular file; not uploaded",
+                                                          path=full)))
+            continue
+        out.append(FileInfo(relative, st.st_size, st.st_mtime_ns // 1_000_000_000))
+    return out
+
+
+async def _listed(root: Path, files: Sequence[str],
+                  limiter: anyio.CapacityLimiter) -> AsyncGenerator[SourceEntry, None]:
+    """The given (sorted) files as a walk would yield them: each folder announced before its
+    files, the stats done in worker threads 512 at a time."""
+    current = ""
+    for start in range(0, len(files), 512):
+        chunk = files[start:start + 512]
+        for entry in await anyio.to_thread.run_sync(_stat_listed, root, chunk, limiter=limiter):
+            directory = _key(entry.path)[0]
+            if directory != current:
+                current = directory
+                if directory:
+                    yield DirInfo(directory)
+            yield entry
+
+
+def _top_files(root: Path) -> list[FileInfo | WalkError]:
+    """Blocking: the regular files directly in ``root`` (links followed), sorted by name."""
+    with translate_os_errors(root):
+        names = sorted(os.listdir(root))
+    entries: list[FileInfo | WalkError] = []
+    for info in _stat_listed(root, names):
+        if isinstance(info, FileInfo) or not os.path.isdir(root / info.path):
+            entries.append(info)
+    return entries
+
+
+async def _top_level(root: Path,
+                     limiter: anyio.CapacityLimiter) -> AsyncGenerator[SourceEntry, None]:
+    for entry in await anyio.to_thread.run_sync(_top_files, root, limiter=limiter):
+        yield entry
+
+
+async def _pruned(entries: AsyncGenerator[SourceEntry, None],
+                  prune: Callable[[str], bool]) -> AsyncGenerator[SourceEntry, None]:
+    """Drop every entry below a folder ``prune`` refuses. The walk yields a folder before
+    anything below it, so a folder is pruned when its parent was or ``prune`` says so."""
+    pruned: set[str] = set()
+    async with aclosing(entries):
+        async for entry in entries:
+            parent = posixpath.dirname(entry.path)
+            if parent in pruned:
+                if isinstance(entry, DirInfo):
+                    pruned.add(entry.path)
+                continue
+            if isinstance(entry, (DirInfo, WalkError)) and (entry.path in pruned
+                                                             or prune(entry.path)):
+                if isinstance(entry, DirInfo):
+                    pruned.add(entry.path)
+                continue
+            yield entry
+
+
 class Upload:
     """Local folder (or file) → collection: ``SRC/a/b`` lands at ``DEST/a/b``."""
 
-    def __init__(self, ctx: RunContext, src: Path, dest: str) -> None:
+    def __init__(self, ctx: RunContext, src: Path, dest: str, *,
+                 files: Iterable[str] | None = None,
+                 prune_dir: Callable[[str], bool] | None = None, recursive: bool = True) -> None:
         self.ctx, self.root, self.collection = ctx, src, dest.rstrip("/") or "/"
         self.single = False
         self.base = src
+        self.files = None if files is None else sorted(dict.fromkeys(files), key=_key)
+        self.prune_dir = prune_dir
+        self.recursive = recursive
 
     async def setup(self) -> None:
         if not await self.ctx.call(os.path.exists, self.root):
             raise LocalNotFound("local source does not exist", path=self.root)
         if await self.ctx.call(os.path.isfile, self.root):
+            if self.files is not None:
+                raise UsageError("a list of files to upload needs a folder as the local source",
+                                 path=self.root)
             self.single, self.base = True, self.root.parent
         if not self.ctx.options.dry_run:
             try:
@@ -172,10 +329,28 @@ class Upload:
                                        path=self.collection) from exc
 
     async def source(self) -> AsyncGenerator[SourceEntry, None]:
-        async for entry in walk(self.root, limiter=self.ctx.limiter):
-            yield entry
+        if self.files is not None:
+            entries = _listed(self.root, self.files, self.ctx.limiter)
+        elif not self.recursive and not self.single:
+            entries = _top_level(self.root, self.ctx.limiter)
+        else:
+            # walk() is an async generator function, typed as an AsyncIterator
+            entries = cast(AsyncGenerator[SourceEntry, None],
+                           walk(self.root, limiter=self.ctx.limiter))
+        if self.prune_dir is not None:
+            entries = _pruned(entries, self.prune_dir)
+        async with aclosing(entries):
+            async for entry in entries:
+                yield entry
 
     async def destination(self) -> AsyncGenerator[RemoteFile, None]:
+        if self.files is not None:
+            for directory, names in _by_directory(self.files):
+                collection = self.remote(directory) if directory else self.collection
+                prefix = f"{directory}/" if directory else ""
+                for entry in await self.ctx.remote_call(stat_names, collection, names, prefix):
+                    yield entry
+            return
         if self.single:
             found = await self.ctx.remote_call(self.ctx.remote.stat, self.remote(self.root.name))
             if found is not None:
@@ -369,14 +544,27 @@ async def _merge(source: AsyncGenerator[SourceEntry, None],
         head = await advance()
 
 
+def _reconcile_avus(session: Any, path: str, desired: Sequence[Avu], fresh: bool) -> None:
+    """Worker thread: make the managed AVUs of ``path`` exactly ``desired``, in one atomic call
+    (none when nothing differs). ``fresh``: the object was just created, so it carries none."""
+    current = [] if fresh else read_avus(session, path)
+    apply_atomic_operations(session, path, metadata_operations(current, desired))
+
+
 class _Runner:
-    def __init__(self, ctx: RunContext, direction: Direction) -> None:
+    def __init__(self, ctx: RunContext, direction: Direction, hooks: RunHooks | None = None,
+                 checksums: dict[str, str] | None = None) -> None:
         self.ctx = ctx
         self.direction = direction
         self.options = ctx.options
         self.stats = ctx.stats
+        self.hooks = hooks or RunHooks()
+        self.checksums = checksums if checksums is not None else {}
+        self.started: dict[str, float] = {}
 
     async def produce(self, send: MemoryObjectSendStream[Item]) -> None:
+        select = self.hooks.select
+        waiting: str | None = None  # lazy_dirs: the folder announced, its collection not made
         async with send:
             source = self.direction.source()
             destination = self.direction.destination()
@@ -384,9 +572,22 @@ class _Runner:
                 async with aclosing(_merge(source, destination)) as merged:
                     async for entry in merged:
                         if isinstance(entry, DirInfo):
-                            await self.direction.prepare_dir(entry.path)
-                        else:
-                            await send.send(entry)
+                            if self.hooks.lazy_dirs:
+                                waiting = entry.path
+                            else:
+                                await self.direction.prepare_dir(entry.path)
+                            continue
+                        if select is not None and (entry.src is not None or entry.error):
+                            reason = select(entry.path)
+                            if reason is not None:
+                                self.result(entry, Status.FILTERED, reason, "filter")
+                                continue
+                        if (waiting is not None and entry.src is not None
+                                and entry.error is None and _key(entry.path)[0] == waiting):
+                            if entry.dst is None:  # the first new file: its collection now
+                                await self.direction.prepare_dir(waiting)
+                            waiting = None  # (an object listed in it proves it exists)
+                        await send.send(entry)
 
     async def work(self, receive: MemoryObjectReceiveStream[Item]) -> None:
         async with receive:
@@ -396,7 +597,36 @@ class _Runner:
 
     def result(self, item: Item, status: Status, reason: str, action: str) -> None:
         size = item.src.size if item.src is not None else (item.dst.size if item.dst else 0)
-        self.stats.add_result(FileResult(item.path, status, reason, action, size))
+        checksum = self.checksums.pop(self.direction.remote(item.path), None)
+        started = self.started.pop(item.path, None)
+        result = FileResult(
+            item.path, status, reason, action, size,
+            checksum=checksum if status in (Status.TRANSFERRED, Status.SKIPPED) else None,
+            seconds=None if started is None else time.monotonic() - started)
+        self.stats.add_result(result)
+        if self.hooks.on_result is not None:
+            self.hooks.on_result(result)
+
+    async def set_metadata(self, item: Item, fresh: bool) -> bool:
+        """Apply the metadata hook's AVUs (with retries); False when it failed (recorded)."""
+        hook = self.hooks.metadata
+        if hook is None or item.src is None or self.options.dry_run:
+            return True
+        desired = list(hook(item.src))
+        if not desired:
+            return True
+        first = [fresh]
+
+        async def apply(target: Item) -> None:
+            known_empty, first[0] = first[0], False  # a retry reads what the first one left
+            try:
+                await self.ctx.remote_call(_reconcile_avus, self.direction.remote(target.path),
+                                           desired, known_empty)
+            except MangoError as exc:
+                exc.detail = f"metadata not set: {exc.detail}"
+                raise
+
+        return await self.attempt(item, apply, "metadata", count=False)
 
     async def decide(self, item: Item) -> Decision:
         rules = self.options.skip_rules()
@@ -423,6 +653,7 @@ class _Runner:
 
     async def handle(self, item: Item) -> None:
         self.stats.count("seen")
+        self.started[item.path] = time.monotonic()
         if item.error is not None:
             self.result(item, Status.FAILED, item.error.user_message(), "error")
             return
@@ -430,10 +661,12 @@ class _Runner:
         action = decision.action.value
         if decision.action is Action.SKIP:
             if item.src is None:
+                self.started.pop(item.path, None)
                 return  # only on the destination and no --delete: not this run's business
             if decision.fix_mtime and not self.options.dry_run:
                 await self.attempt(item, self.direction.fix_mtime, action, count=False)
-            self.result(item, Status.SKIPPED, decision.reason.value, action)
+            if await self.set_metadata(item, fresh=False):
+                self.result(item, Status.SKIPPED, decision.reason.value, action)
             return
         if self.options.dry_run:
             self.result(item, Status.PLANNED, decision.reason.value, action)
@@ -442,7 +675,8 @@ class _Runner:
             if await self.attempt(item, self.direction.delete, action, count=False):
                 self.result(item, Status.DELETED, decision.reason.value, action)
             return
-        if await self.attempt(item, self.direction.transfer, action):
+        if (await self.attempt(item, self.direction.transfer, action)
+                and await self.set_metadata(item, fresh=item.dst is None)):
             self.result(item, Status.TRANSFERRED, decision.reason.value, action)
 
     async def attempt(self, item: Item, operation: Callable[[Item], Any], action: str, *,
@@ -505,6 +739,7 @@ async def _run(
     progress: Progress | None,
     environment: IrodsEnvironment | None,
     environ: Mapping[str, str] | None,
+    hooks: RunHooks | None = None,
 ) -> Stats:
     stats = stats if stats is not None else Stats()
     if environment is None:
@@ -513,11 +748,12 @@ async def _run(
     limiter = anyio.CapacityLimiter(size)
     pool = SessionPool(environment, size, limiter=limiter)
     state_dir = Path(options.state_dir) if options.state_dir else default_state_dir(environ)
-    ctx = RunContext(options=options, pool=pool, remote=IrodsRemote(), stats=stats,
+    remote = _RecordingRemote()
+    ctx = RunContext(options=options, pool=pool, remote=remote, stats=stats,
                      state_dir=state_dir)
     try:
         with single_errors():
-            await _Runner(ctx, make(ctx)).run(progress)
+            await _Runner(ctx, make(ctx), hooks, remote.recorded).run(progress)
     finally:
         stats.finish()
         await pool.aclose()
@@ -546,11 +782,26 @@ def _remote_path(path: str, what: str) -> str:
 async def upload(src: str | os.PathLike[str], dest: str, options: TransferOptions | None = None,
                  *, stats: Stats | None = None, progress: Progress | None = None,
                  environment: IrodsEnvironment | None = None,
-                 environ: Mapping[str, str] | None = None) -> Stats:
-    """Upload the contents of local ``src`` into collection ``dest`` (created if missing)."""
+                 environ: Mapping[str, str] | None = None,
+                 files: Iterable[str] | None = None,
+                 select: Callable[[str], str | None] | None = None,
+                 prune_dir: Callable[[str], bool] | None = None,
+                 recursive: bool = True,
+                 metadata: Callable[[FileInfo], Sequence[Avu]] | None = None,
+                 on_result: Callable[[FileResult], None] | None = None,
+                 empty_dirs: bool = True) -> Stats:
+    """Upload the contents of local ``src`` into collection ``dest`` (created if missing).
+
+    The keyword hooks (``files`` … ``empty_dirs``) are described in the module docstring;
+    without them this is a plain mirror of the tree, empty folders included.
+    """
     dest = _remote_path(dest, "the destination collection")
-    return await _run(lambda ctx: Upload(ctx, Path(src), dest), options or TransferOptions(),
-                      stats, progress, environment, environ)
+    listed = None if files is None else list(files)
+    hooks = RunHooks(select=select, metadata=metadata, on_result=on_result,
+                     lazy_dirs=not empty_dirs)
+    return await _run(lambda ctx: Upload(ctx, Path(src), dest, files=listed, prune_dir=prune_dir,
+                                         recursive=recursive),
+                      options or TransferOptions(), stats, progress, environment, environ, hooks)
 
 
 async def download(src: str, dest: str | os.PathLike[str],

@@ -22,17 +22,23 @@ class Status(enum.Enum):
     FAILED = "failed"
     DELETED = "deleted"
     PLANNED = "planned"  # --dry-run: would be transferred or deleted
+    FILTERED = "filtered"  # left out by a selection (ingest's --glob/--ignore...); not an error
 
 
 @dataclass(frozen=True, slots=True)
 class FileResult:
-    """One file's line in the report. ``action`` is the plan (new, changed, skip, delete)."""
+    """One file's line in the report. ``action`` is the plan (new, changed, skip, delete,
+    filter). ``checksum`` is the local SHA-256 in iRODS form (``sha2:<base64>``) when the run
+    knows it (``--verify``: computed while streaming and equal to the server's); ``seconds`` is
+    the time the file took, from the worker picking it up to its outcome (metadata included)."""
 
     path: str
     status: Status
     reason: str
     action: str
     size: int = 0
+    checksum: str | None = None
+    seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,7 @@ class StatsSnapshot:
     queue_depth: int
     seen: int
     elapsed: float
+    files_filtered: int = 0
 
     @property
     def transferred(self) -> int:
@@ -88,7 +95,7 @@ class Stats:
     def add_result(self, result: FileResult) -> None:
         """Record one file's outcome and count it."""
         names = {Status.SKIPPED: "skipped", Status.FAILED: "failed", Status.DELETED: "deleted",
-                 Status.PLANNED: "planned"}
+                 Status.PLANNED: "planned", Status.FILTERED: "filtered"}
         name = names.get(result.status) or ("new" if result.action == "new" else "changed")
         with self._lock:
             self._counts[name] = self._counts.get(name, 0) + 1
@@ -115,4 +122,4 @@ class Stats:
             files_deleted=get("deleted", 0), files_planned=get("planned", 0),
             bytes_planned=get("bytes_planned", 0), errors=get("errors", 0),
             retries=get("retries", 0), queue_depth=self.queue_depth, seen=get("seen", 0),
-            elapsed=end - self.started)
+            elapsed=end - self.started, files_filtered=get("filtered", 0))
