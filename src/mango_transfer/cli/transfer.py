@@ -45,7 +45,7 @@ class _Bar:
     def __init__(self, quiet: bool) -> None:
         self.bar: tqdm[Any] | None = None if quiet else tqdm(
             unit="B", unit_scale=True, unit_divisor=1024, dynamic_ncols=True, file=sys.stderr,
-            desc="transfer", leave=False)
+            desc="transfer", leave=False, disable=None)  # None: no bar when stderr is no terminal
 
     def __call__(self, snap: StatsSnapshot) -> None:
         if self.bar is None:

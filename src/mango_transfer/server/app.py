@@ -127,6 +127,8 @@ class Server:
             try:
                 await ClientSession(self.state, stream, peer, self.ssl_context,
                                     self.request_restart).run()
+            except Exception:  # noqa: BLE001 - the last line of defence of the accept loop
+                log.exception("connection %s: unexpected failure", peer)
             finally:
                 self._connections.discard(scope)
 
@@ -182,7 +184,13 @@ class EmbeddedServer(AbstractContextManager["EmbeddedServer"]):
         if not parent.poll(timeout):
             self.stop()
             raise RuntimeError("embedded server did not start in time")
-        kind, value = parent.recv()
+        try:
+            kind, value = parent.recv()
+        except EOFError:
+            self.stop()
+            raise RuntimeError("the embedded server's process exited during start-up (a script "
+                               "that starts it needs an `if __name__ == '__main__':` guard, "
+                               "as multiprocessing requires)") from None
         if kind != "ready":
             self.stop()
             raise RuntimeError(f"embedded server failed to start: {value}")
@@ -250,13 +258,18 @@ class EmbeddedServer(AbstractContextManager["EmbeddedServer"]):
 
 def _child_main(config: ServerConfig, control: Connection) -> None:
     logging.basicConfig(level=logging.WARNING)
+    code = 0
     try:
         anyio.run(_child_serve, config, control)
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises
+        code = 1
         try:
             control.send(("error", f"{type(exc).__name__}: {exc}"))
         except OSError:
             pass
+    # The control thread may still block in recv(); a server that stopped must not linger
+    # half-alive with its port bound, so leave without waiting for it.
+    os._exit(code)
 
 
 async def _child_serve(config: ServerConfig, control: Connection) -> None:

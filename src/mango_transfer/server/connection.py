@@ -71,10 +71,15 @@ class ClientSession:
             await self._close_stream()
 
     async def _close_stream(self) -> None:
-        """TLS wants a close_notify exchange; never let a silent peer keep us waiting."""
-        with anyio.move_on_after(2, shield=True) as scope:
-            await self.stream.aclose()
-        if scope.cancelled_caught:
+        """TLS wants a close_notify exchange; a silent or vanished peer must neither keep us
+        waiting nor raise out of the cleanup (that would stop the whole listener)."""
+        try:
+            with anyio.move_on_after(2, shield=True) as scope:
+                await self.stream.aclose()
+            if scope.cancelled_caught:
+                await anyio.aclose_forcefully(self.stream)
+        except Exception as exc:  # noqa: BLE001 - the peer is gone; nothing left to tell it
+            log.info("connection %s: unclean close: %s", self.state.peer, exc)
             await anyio.aclose_forcefully(self.stream)
 
     async def _startup(self) -> None:
