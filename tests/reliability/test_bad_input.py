@@ -111,11 +111,10 @@ def test_odd_names_round_trip(irods_env: EmbeddedServer, remote_dir: str, tmp_pa
         assert (back / name).read_bytes() == (source / name).read_bytes(), repr(name)
     again = _cli(irods_env.env_file, irods_env.auth_file, "upload", str(source), remote_dir,
                  "--quiet", "--json-report", str(tmp_path / "r.json"))
+    assert again.returncode == 0, again.stderr
     assert json.loads((tmp_path / "r.json").read_text())["summary"]["transferred"] == 0
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: an over-long collection aborts the whole run "
-                   "(exit 2) instead of failing only the files under it; fix pending")
 def test_path_too_long_for_irods(irods_env: EmbeddedServer, remote_dir: str, tmp_path: Path) -> None:
     source = tmp_path / "source"
     deep = source

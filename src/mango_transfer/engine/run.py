@@ -561,6 +561,7 @@ class _Runner:
         self.hooks = hooks or RunHooks()
         self.checksums = checksums if checksums is not None else {}
         self.started: dict[str, float] = {}
+        self.failed_dirs: dict[str, str] = {}
 
     async def produce(self, send: MemoryObjectSendStream[Item]) -> None:
         select = self.hooks.select
@@ -575,7 +576,7 @@ class _Runner:
                             if self.hooks.lazy_dirs:
                                 waiting = entry.path
                             else:
-                                await self.direction.prepare_dir(entry.path)
+                                await self.prepare_dir(entry.path)
                             continue
                         if select is not None and (entry.src is not None or entry.error):
                             reason = select(entry.path)
@@ -585,9 +586,37 @@ class _Runner:
                         if (waiting is not None and entry.src is not None
                                 and entry.error is None and _key(entry.path)[0] == waiting):
                             if entry.dst is None:  # the first new file: its collection now
-                                await self.direction.prepare_dir(waiting)
+                                await self.prepare_dir(waiting)
                             waiting = None  # (an object listed in it proves it exists)
+                        broken = self.broken_dir(entry.path)
+                        if broken is not None and entry.src is not None:
+                            self.result(entry, Status.FAILED, broken, "error")
+                            continue
                         await send.send(entry)
+
+    async def prepare_dir(self, relative: str) -> None:
+        """Create one destination folder; when that fails for good, only the files below it
+        fail (with the reason), the rest of the run goes on."""
+        attempt = 0
+        while True:
+            try:
+                await self.direction.prepare_dir(relative)
+                return
+            except _FATAL:
+                raise
+            except MangoError as exc:
+                attempt += 1
+                if not exc.retryable or attempt > self.options.retries:
+                    self.failed_dirs[relative] = f"its folder could not be created: {exc.user_message()}"
+                    return
+                self.stats.count("retries")
+                await anyio.sleep(self.options.backoff(attempt))
+
+    def broken_dir(self, path: str) -> str | None:
+        for folder, reason in self.failed_dirs.items():
+            if path.startswith(folder + "/") or not folder:
+                return reason
+        return None
 
     async def work(self, receive: MemoryObjectReceiveStream[Item]) -> None:
         async with receive:
