@@ -247,6 +247,12 @@ class EmbeddedServer(AbstractContextManager["EmbeddedServer"]):
     def home(self) -> str:
         return f"/{self.config.zone}/home/{self.config.user}"
 
+    @property
+    def pid(self) -> int:
+        """The server process, for tests that watch its file descriptors and memory."""
+        assert self._process is not None and self._process.pid is not None, "server not started"
+        return self._process.pid
+
     def set_faults(self, spec: str) -> None:
         """Replace the active faults (see ``faults.py``); counters restart from zero."""
         self._request("faults", spec)
