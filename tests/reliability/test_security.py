@@ -30,9 +30,10 @@ def test_password_never_appears_in_any_output(tmp_path: Path) -> None:
                       "--json-report", str(tmp_path / "down.json")],
                      ["download", "/tempZone/home/rods/missing", str(tmp_path / "nope")],
                      ["check"]):
-            result = subprocess.run([sys.executable, "-m", "mango_transfer", *args], env=environ,
-                                    capture_output=True, text=True, timeout=120)
+            result = subprocess.run([sys.executable, "-m", "mango_transfer", "--debug", *args],
+                                    env=environ, capture_output=True, text=True, timeout=120)
             outputs.append(result.stdout + result.stderr)
+            assert " DEBUG " in result.stderr, "--debug logs the exchange"
         # A wrong password: the error must not echo either password.
         wrong = tmp_path / "wrong.irodsA"
         from irods.password_obfuscation import encode
@@ -102,3 +103,20 @@ def test_resume_state_files_are_private(irods_server: EmbeddedServer, remote_dir
     final = tmp_path / "back" / "big.bin"
     assert final.read_bytes() == (source / "big.bin").read_bytes()
     assert stat.S_IMODE(final.stat().st_mode) == 0o666 & ~umask, "a finished file is a normal file"
+
+
+def test_debug_scrubber_blanks_secret_fields() -> None:
+    import logging
+
+    from mango_transfer.cli.debug_log import RedactSecrets
+
+    scrub = RedactSecrets(["hunter22"])
+    record = logging.LogRecord("irods", logging.DEBUG, __file__, 1,
+                               "auth %s", ({"a_pw": "topsecret", "user_name": "rods",
+                                            "request_result": "tok123"},), None)
+    scrub.filter(record)
+    text = record.getMessage()
+    assert "topsecret" not in text and "tok123" not in text and "rods" in text
+    record = logging.LogRecord("x", logging.DEBUG, __file__, 1, "pw=hunter22 done", (), None)
+    scrub.filter(record)
+    assert record.getMessage() == "pw=*** done"

@@ -5,13 +5,18 @@ from __future__ import annotations
 import click
 
 from .. import __version__
+from .debug_log import enable_debug_logging
 from .serve import serve
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mango-transfer")
-def main() -> None:
+@click.option("--debug", is_flag=True, help="Log every step (engine and python-irodsclient) to "
+              "stderr; passwords and tokens are blanked.")
+def main(debug: bool) -> None:
     """Move research data between this disk and an iRODS zone (ManGO): fast, resumable, verified."""
+    if debug:
+        enable_debug_logging()
 
 
 main.add_command(serve)
