@@ -131,12 +131,7 @@ def test_path_too_long_for_irods(irods_env: EmbeddedServer, remote_dir: str, tmp
     assert statuses == {"short.txt": "transferred", "f.txt": "failed"}
 
 
-@pytest.mark.parametrize("change", [
-    "truncate",
-    pytest.param("grow", marks=pytest.mark.xfail(
-        strict=True, reason="engine bug: a chunked upload of a growing file is published as a "
-        "good torn copy; the local file must be re-checked before the final close")),
-])
+@pytest.mark.parametrize("change", ["truncate", "grow"])
 def test_file_changing_during_upload_is_not_stored_torn(irods_env: EmbeddedServer, remote_dir: str,
                                                          tmp_path: Path, change: str) -> None:
     """A recording still being written must never land as a torn 'good' copy."""

@@ -1,8 +1,9 @@
 """Moving one file, in each direction. The run loop (``run.py``) decides *whether*; this moves.
 
 Small files (below ``--chunk-threshold``) go in one worker thread over one session: open,
-stream in 4 MiB blocks, close (upload: open/write/close/set-mtime, four round trips for a
-small file). Large files go through ``irods.chunks`` over several sessions at once, resumable.
+stream in 4 MiB blocks, close. That is the protocol's minimum: an upload of a file up to 4 MiB
+is four requests (602 open, 676 write, 673 close, which finalizes, then 622 for the mtime), a
+download three (602, 675 up to the listed size, 673); see ``irods/remote.py``. Large files go through ``irods.chunks`` over several sessions at once, resumable.
 
 **Verification** (``--verify``): the local SHA-256 is computed from the very bytes that stream
 (small files, and every download in the thread that reads the object). Parallel ranges cannot
@@ -21,6 +22,7 @@ size-and-mtime check skips them.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -59,23 +61,40 @@ def _compare(path: str, local: str, server: str) -> None:
 # -- upload --------------------------------------------------------------------------------
 def _put_small(session: iRODSSession, remote: RemoteSide, local: Path, path: str, src: FileInfo,
                verify: bool, counter: ByteCounter) -> None:
-    """Worker thread: one small file up, on one session."""
+    """Worker thread: one small file up, on one session: 602, 676 per 4 MiB, 673, then 622."""
     digest = Sha256()
-    handle = remote.open(session, path, "w", size=src.size)
     sent = 0
     with translate_os_errors(local), open(local, "rb") as source:
-        while block := source.read(BLOCK_SIZE):
-            anyio.from_thread.check_cancelled()
-            if verify:
-                digest.update(block)
-            handle.write(block)
-            sent += len(block)
-            counter(len(block))
-    if sent != src.size:
-        raise TransferFailed(f"the local file changed size during the upload ({src.size} → "
-                             f"{sent} bytes)", path=local, retryable=True)
-    handle.close()
+        handle = remote.open(session, path, "w", size=src.size)
+        try:
+            while block := source.read(BLOCK_SIZE):
+                anyio.from_thread.check_cancelled()
+                if verify:
+                    digest.update(block)
+                handle.write(block)
+                sent += len(block)
+                counter(len(block))
+            if sent != src.size:
+                raise TransferFailed(f"the local file changed size during the upload "
+                                     f"({src.size} → {sent} bytes)", path=local, retryable=True)
+            _refuse_changed(local, os.fstat(source.fileno()), src.size,
+                            src.mtime * 1_000_000_000, whole_seconds=True)
+            handle.close()
+        except BaseException:
+            handle.abort()  # the server marks the unfinished replica stale
+            raise
     _after_put(remote, session, path, src, digest.irods_checksum() if verify else None)
+
+
+def _refuse_changed(local: Path, now: os.stat_result, size: int, mtime_ns: int, *,
+                    whole_seconds: bool = False) -> None:
+    """Raise (retryable) when the local file is not the one whose bytes were sent: a recording
+    still being written must never be published as a complete, "good" replica."""
+    current = now.st_mtime_ns // 1_000_000_000 * 1_000_000_000 if whole_seconds else now.st_mtime_ns
+    if now.st_size != size or current != mtime_ns:
+        raise TransferFailed("the local file changed during the upload (is it still being "
+                             "written?); it was not stored as complete", path=local,
+                             retryable=True, hint="upload it again once it is complete")
 
 
 def _after_put(remote: RemoteSide, session: iRODSSession, path: str, src: FileInfo,
@@ -99,7 +118,9 @@ async def upload_file(ctx: RunContext, local: Path, path: str, src: FileInfo) ->
 
 async def _put_large(ctx: RunContext, local: Path, path: str, src: FileInfo) -> None:
     with translate_os_errors(local):
-        mtime_ns = (await ctx.call(os.stat, local)).st_mtime_ns
+        before = await ctx.call(os.stat, local)
+    mtime_ns = before.st_mtime_ns
+    _refuse_changed(local, before, src.size, src.mtime * 1_000_000_000, whole_seconds=True)
     identity = RemoteIdentity(path=path, size=src.size, mtime=mtime_ns)
     progress = await ctx.call(UploadProgress.load, ctx.state_dir, path, identity)
     fresh = True
@@ -123,9 +144,18 @@ async def _put_large(ctx: RunContext, local: Path, path: str, src: FileInfo) -> 
                 group.start_soon(hash_local)
             await put_ranges(ctx.pool, ctx.remote, local, path, src.size, missing, fresh=fresh,
                              connections=ctx.options.chunk_connections,
-                             on_done=progress.record, on_bytes=ctx.stats.add_bytes)
+                             on_done=progress.record, on_bytes=ctx.stats.add_bytes,
+                             before_close=functools.partial(_check_unchanged, local, src.size,
+                                                            mtime_ns))
     await ctx.remote_call(_check_put_large, ctx.remote, path, src, local_checksum)
     await ctx.call(progress.remove)
+
+
+def _check_unchanged(local: Path, size: int, mtime_ns: int) -> None:
+    """Worker thread, before the primary finalizes: the file still is the one we sent."""
+    with translate_os_errors(local):
+        now = os.stat(local)
+    _refuse_changed(local, now, size, mtime_ns)
 
 
 def _check_put_large(session: iRODSSession, remote: RemoteSide, path: str, src: FileInfo,
@@ -149,19 +179,24 @@ def _get_small(session: iRODSSession, remote: RemoteSide, path: str, target: Pat
     received = 0
     with translate_os_errors(target, partial=os.fspath(temporary)), create_private(temporary) as out:
         if src.size > 0:
+            # 602, 675 until the listed size (no read of the end), 673: three requests.
             handle = remote.open(session, path, "r")
-            buffer = memoryview(bytearray(min(BLOCK_SIZE, src.size)))
-            while received < src.size:
-                anyio.from_thread.check_cancelled()
-                got = handle.readinto(buffer[: min(len(buffer), src.size - received)])
-                if got <= 0:
-                    break
-                out.write(buffer[:got])
-                if verify:
-                    digest.update(buffer[:got])
-                received += got
-                counter(got)
-            handle.close()
+            try:
+                buffer = memoryview(bytearray(min(BLOCK_SIZE, src.size)))
+                while received < src.size:
+                    anyio.from_thread.check_cancelled()
+                    got = handle.readinto(buffer[: min(len(buffer), src.size - received)])
+                    if got <= 0:
+                        break
+                    out.write(buffer[:got])
+                    if verify:
+                        digest.update(buffer[:got])
+                    received += got
+                    counter(got)
+                handle.close()
+            except BaseException:
+                handle.abort()
+                raise
     try:
         if received != src.size:
             raise VerificationFailed("the data object changed size during the download",

@@ -8,8 +8,9 @@ task group instead of an executor:
    resource hierarchy (``replica_access_info()``, API 20000).
 2. Each **secondary** handle, on its own session, opens the same path with ``replicaToken`` and
    ``resc_hier`` so it joins that replica instead of creating another.
-3. Every handle copies its share of the ranges in 4 MiB blocks; each finished block is reported
-   (``on_done``) so the caller can record it in its resume state.
+3. Every handle copies its share of the ranges in 4 MiB blocks; finished bytes are reported
+   (``on_done``) so the caller can record them in its resume state, every 64 MiB or 2 s per
+   connection and at the end of each range (a record costs an fsync and a state-file rewrite).
 4. When *all* shares are done, the secondaries close with REPLICA_CLOSE, and only then does the
    primary close, in a shielded scope: that close finalizes size, status and checksum. (PRC
    closes a secondary as soon as its own share is done; we wait for all, because a secondary
@@ -24,6 +25,7 @@ keeps its resume state and retries or resumes later.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Sequence
 from typing import BinaryIO
 
@@ -40,6 +42,8 @@ from mango_transfer.localfs.errors import translate_os_errors
 __all__ = ["BLOCK_SIZE", "Range", "get_ranges", "put_ranges", "split_ranges"]
 
 BLOCK_SIZE = 4 * 1024 * 1024
+RECORD_BYTES = 64 * 1024 * 1024  # resume state is written at most this often (bytes) ...
+RECORD_SECONDS = 2.0  # ... or this often (seconds) per connection
 Range = tuple[int, int]  # [start, end)
 
 
@@ -68,6 +72,32 @@ def split_ranges(ranges: Sequence[Range], parts: int, *, minimum: int = BLOCK_SI
     return result
 
 
+class _Progress:
+    """Finished bytes of one contiguous range, reported to ``report`` in coarse steps.
+
+    Recording a block costs the caller a state-file rewrite (and, for downloads, an fsync of
+    the data first), so it happens every ``RECORD_BYTES`` or ``RECORD_SECONDS``, whichever
+    comes first, and at the end of every range; an interruption loses at most that much.
+    """
+
+    def __init__(self, report: Callable[[int, int], None], start: int) -> None:
+        self._report = report
+        self._start = self._end = start
+        self._since = time.monotonic()
+
+    def add(self, end: int) -> None:
+        self._end = end
+        if (end - self._start >= RECORD_BYTES
+                or time.monotonic() - self._since >= RECORD_SECONDS):
+            self.flush()
+
+    def flush(self) -> None:
+        if self._end > self._start:
+            self._report(self._start, self._end)
+        self._start = self._end
+        self._since = time.monotonic()
+
+
 def _copy_up(handle: RemoteHandle, local: str, share: list[Range],
              on_done: Callable[[int, int], None], on_bytes: Callable[[int], None]) -> None:
     """Worker thread: local bytes of ``share`` → the remote handle, block by block."""
@@ -76,15 +106,17 @@ def _copy_up(handle: RemoteHandle, local: str, share: list[Range],
             handle.seek(start)
             source.seek(start)
             position = start
+            progress = _Progress(on_done, start)
             while position < end:
                 anyio.from_thread.check_cancelled()
                 block = source.read(min(BLOCK_SIZE, end - position))
                 if not block:
                     raise VerificationFailed("the local file shrank during the upload", path=local)
                 handle.write(block)
-                on_done(position, position + len(block))
                 on_bytes(len(block))
                 position += len(block)
+                progress.add(position)
+            progress.flush()
 
 
 def _copy_down(handle: RemoteHandle, writer_factory: Callable[[], BinaryIO], share: list[Range],
@@ -94,11 +126,16 @@ def _copy_down(handle: RemoteHandle, writer_factory: Callable[[], BinaryIO], sha
     buffer = bytearray(BLOCK_SIZE)
     view = memoryview(buffer)
     writer = writer_factory()
+
+    def record(start: int, end: int) -> None:
+        on_done(writer, start, end)
+
     try:
         for start, end in share:
             handle.seek(start)
             writer.seek(start)
             position = start
+            progress = _Progress(record, start)
             while position < end:
                 anyio.from_thread.check_cancelled()
                 got = handle.readinto(view[: min(BLOCK_SIZE, end - position)])
@@ -107,9 +144,10 @@ def _copy_down(handle: RemoteHandle, writer_factory: Callable[[], BinaryIO], sha
                                              "during the download", path=name)
                 with translate_os_errors(name):
                     writer.write(view[:got])
-                on_done(writer, position, position + got)
                 on_bytes(got)
                 position += got
+                progress.add(position)
+            progress.flush()
     finally:
         writer.close()
 
@@ -124,8 +162,13 @@ async def _run_parallel(
     work: Callable[[RemoteHandle, list[Range]], None],
     *,
     create: bool,
+    before_close: Callable[[], None] | None = None,
 ) -> None:
-    """Open primary + secondaries, run ``work`` per share, close in order; see module doc."""
+    """Open primary + secondaries, run ``work`` per share, close in order; see module doc.
+
+    ``before_close`` runs (in a thread) after every share succeeded and before any close; if
+    it raises, nothing is closed, as after any other failure.
+    """
     sessions = await pool.checkout_many(len(shares))
     shares = _regroup(shares, len(sessions))
     limiter = pool.limiter
@@ -150,6 +193,8 @@ async def _run_parallel(
             async with anyio.create_task_group() as group:
                 for handle, share in zip(handles, shares, strict=True):
                     group.start_soon(_run_in_thread, work, handle, share, limiter)
+            if before_close is not None:
+                await anyio.to_thread.run_sync(before_close, limiter=limiter)
             # Only when every share succeeded: secondaries close (REPLICA_CLOSE), then the
             # primary finalizes. After a failure nobody closes (see the module docstring).
             async with anyio.create_task_group() as group:
@@ -206,12 +251,14 @@ async def put_ranges(
     connections: int,
     on_done: Callable[[int, int], None],
     on_bytes: Callable[[int], None],
+    before_close: Callable[[], None] | None = None,
 ) -> None:
     """Upload ``ranges`` of ``local`` into ``path`` (``size`` bytes in all) in parallel.
 
     ``fresh`` creates/truncates the object; otherwise it is reopened without truncation and
     only ``ranges`` are written (resume). ``on_done(start, end)`` runs in worker threads after
-    the server acknowledged those bytes.
+    the server acknowledged those bytes. ``before_close`` may refuse to finalize (raise), e.g.
+    when the local file changed meanwhile: the replica is then left stale, never good.
     """
     local_name = os.fspath(local)
     shares = split_ranges(ranges, connections) or [[]]
@@ -220,7 +267,7 @@ async def put_ranges(
         _copy_up(handle, local_name, share, on_done, on_bytes)
 
     await _run_parallel(pool, remote, path, "w" if fresh else "r+", size, shares, work,
-                        create=fresh)
+                        create=fresh, before_close=before_close)
 
 
 async def get_ranges(

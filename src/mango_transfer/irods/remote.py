@@ -13,15 +13,20 @@ two listings side by side without holding either. ``LIKE`` treats ``_`` and ``%`
 collection name as wildcards, so rows outside the collection are dropped here; several replicas
 of one object arrive adjacent and are folded into one entry (good if any replica is good).
 
-**Handles.** :meth:`IrodsRemote.open` wraps PRC's ``open`` for the parallel-transfer protocol:
-the primary handle (``finalize_on_close=True``) gives the replica token and resource hierarchy;
-secondary handles join with ``replicaToken``/``resc_hier`` and close with REPLICA_CLOSE. A
-handle is never closed on failure: the engine discards its session instead, the server sees the
-connection go and marks an unfinished replica stale (never "good" with missing bytes).
+**Handles.** :meth:`IrodsRemote.open` sends the open (602) itself, with PRC's message classes
+on a connection of the session's PRC pool, and the handle then sends exactly one request per
+operation (no buffered layer, so none of PRC's "tell" requests): a small upload is 602, 676,
+673 and the mtime (622); a small download 602, 675 until the listed size, 673. For the
+parallel-transfer protocol the primary handle (finalizes on close, 673) gives the replica token
+and resource hierarchy (20000); secondary handles join with ``replicaToken``/``resc_hier`` and
+close with REPLICA_CLOSE (20004). A handle is never closed on failure: the engine discards its
+session (or :meth:`RemoteHandle.abort` drops its connection), the server sees the connection go
+and marks an unfinished replica stale (never "good" with missing bytes).
 """
 
 from __future__ import annotations
 
+import contextlib
 import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,7 +35,16 @@ from typing import Any, Protocol
 
 from irods import keywords as kw
 from irods.access import iRODSAccess
+from irods.api_number import api_number
 from irods.column import Criterion
+from irods.message import (
+    FileOpenRequest,
+    FileSeekResponse,
+    JSON_Message,
+    OpenedDataObjRequest,
+    StringStringMap,
+    iRODSMessage,
+)
 from irods.models import Collection, DataObject
 from irods.session import iRODSSession
 
@@ -43,6 +57,10 @@ __all__ = ["REPLICA_GOOD", "IrodsRemote", "RemoteFile", "RemoteHandle", "RemoteS
 
 REPLICA_GOOD = "1"
 _ACL_NAMES = {"read": "read", "write": "write", "own": "own", "null": "null"}
+# openFlags by mode, as PRC sends them (irods-protocol.md §4.4); O_CREAT is added by ``create``.
+_O_CREAT = 0o100
+_OPEN_FLAGS = {"r": 0, "r+": 2, "w": 1 | 0o1000, "a": 1}
+_RESOURCE_KEYS = frozenset({kw.RESC_NAME_KW, kw.DEST_RESC_NAME_KW, kw.RESC_HIER_STR_KW})
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,48 +93,104 @@ def _epoch(value: Any) -> int:
 
 
 class RemoteHandle:
-    """An open replica: positioned reads/writes of byte ranges, then one close.
+    """An open replica on one pooled connection: positioned reads/writes, then one close.
+
+    Every method is one API request and one reply, built with PRC's own message classes and
+    sent on a connection checked out of the session's PRC pool: no buffered layer, so none of
+    the "tell" requests (674) that PRC's ``io.BufferedRandom`` sends at open and at close. The
+    position is tracked here, so :meth:`seek` costs a request only when it moves.
 
     Not thread-safe; one worker thread uses it at a time (it owns one connection).
     """
 
-    def __init__(self, path: str, buffered: Any, raw: Any, primary: bool) -> None:
+    def __init__(self, path: str, conn: Any, descriptor: int, *, primary: bool,
+                 options: dict[str, str]) -> None:
         self.path = path
-        self._buffered = buffered
-        self._raw = raw
+        self._conn = conn
+        self._descriptor = descriptor
+        self._options = options  # the close repeats the open's options, as PRC does
         self.primary = primary
+        self.position = 0
         self.closed = False
+
+    def _opened_request(self, api: str, *, length: int = 0, offset: int = 0, whence: int = 0,
+                        options: dict[str, str] | None = None, data: bytes | None = None) -> Any:
+        body = OpenedDataObjRequest(l1descInx=self._descriptor, len=length, whence=whence,
+                                    oprType=0, offset=offset, bytesWritten=0,
+                                    KeyValPair_PI=StringStringMap(options or {}))
+        return iRODSMessage("RODS_API_REQ", msg=body, bs=data or b"", int_info=api_number[api])
+
+    def _json_request(self, api: str, payload: dict[str, object]) -> Any:
+        body = JSON_Message(payload, server_version=self._conn.server_version)
+        self._conn.send(iRODSMessage("RODS_API_REQ", msg=body, int_info=api_number[api]))
+        return self._conn.recv()
 
     def access_info(self) -> tuple[str, str]:
         """(replica token, resource hierarchy) for secondary handles to join this replica."""
         with translate_irods_errors(self.path):
-            token, hierarchy = self._raw.replica_access_info()
-        return str(token or ""), str(hierarchy or "")
+            info = self._json_request("GET_FILE_DESCRIPTOR_INFO_APN",
+                                      {"fd": self._descriptor}).get_json_encoded_struct()
+        hierarchy = (info.get("data_object_info") or {}).get("resource_hierarchy", "")
+        return str(info.get("replica_token") or ""), str(hierarchy or "")
 
     def seek(self, offset: int) -> None:
+        """Move to ``offset`` (a request only when the position changes)."""
+        if offset == self.position:
+            return
         with translate_irods_errors(self.path):
-            self._raw.seek(offset, 0)
+            self._conn.send(self._opened_request("DATA_OBJ_LSEEK_AN", offset=offset))
+            reply = self._conn.recv()
+            self.position = int(reply.get_main_message(FileSeekResponse).offset)
+        if self.position != offset:
+            raise TransferFailed(f"the server moved to byte {self.position}, not {offset}",
+                                 path=self.path, retryable=True)
 
     def write(self, data: bytes | memoryview) -> None:
         """Write all of ``data`` at the current position."""
+        payload = data if isinstance(data, bytes) else bytes(data)
         with translate_irods_errors(self.path):
-            written = self._raw.write(data if isinstance(data, bytes) else bytes(data))
-        if written != len(data):
-            raise TransferFailed(f"the server stored {written} of {len(data)} bytes",
+            self._conn.send(self._opened_request("DATA_OBJ_WRITE_AN", length=len(payload),
+                                                 data=payload))
+            written = int(self._conn.recv().int_info)
+        self.position += max(written, 0)
+        if written != len(payload):
+            raise TransferFailed(f"the server stored {written} of {len(payload)} bytes",
                                  path=self.path, retryable=True)
 
     def readinto(self, buffer: memoryview) -> int:
         """Read up to ``len(buffer)`` bytes at the current position; 0 at the end."""
         with translate_irods_errors(self.path):
-            return int(self._raw.readinto(buffer) or 0)
+            self._conn.send(self._opened_request("DATA_OBJ_READ_AN", length=len(buffer)))
+            reply = self._conn.recv_into(buffer)
+        got = len(reply.bs) if reply.bs is not None else 0
+        self.position += got
+        return got
 
     def close(self) -> None:
-        """Finalize (primary) or REPLICA_CLOSE (secondary). Call only after success."""
+        """Finalize (primary: 673) or REPLICA_CLOSE (secondary). Call only after success."""
         if self.closed:
             return
         self.closed = True
         with translate_irods_errors(self.path):
-            self._buffered.close()
+            if self.primary:
+                self._conn.send(self._opened_request("DATA_OBJ_CLOSE_AN", options=self._options))
+                self._conn.recv()
+            else:
+                self._json_request("REPLICA_CLOSE_APN", {
+                    "fd": self._descriptor, "send_notification": False, "update_size": False,
+                    "update_status": False, "compute_checksum": False})
+        self._conn.release()
+
+    def abort(self) -> None:
+        """Drop the connection without closing: the server releases the replica and marks a
+        written one stale. For a failure in a single-handle transfer."""
+        if self.closed:
+            return
+        self.closed = True
+        with contextlib.suppress(Exception):
+            self._conn.disconnect()
+        with contextlib.suppress(Exception):
+            self._conn.release(True)
 
 
 class RemoteSide(Protocol):
@@ -219,7 +293,7 @@ class IrodsRemote:
              create: bool = True) -> RemoteHandle:
         """Open ``path``; with ``token``/``hierarchy`` the handle joins an open replica as a
         secondary (closed with REPLICA_CLOSE), else it is the primary (finalizes on close)."""
-        options: dict[str, Any] = {}
+        options: dict[str, str] = {}
         if size >= 0:
             options[kw.DATA_SIZE_KW] = str(size)
         if threads > 1:
@@ -227,12 +301,24 @@ class IrodsRemote:
         secondary = token is not None
         if secondary:
             options[kw.RESC_HIER_STR_KW] = hierarchy or ""
-            options[kw.REPLICA_TOKEN_KW] = token
+            options[kw.REPLICA_TOKEN_KW] = token or ""
+        default_resource = getattr(session, "default_resource", None)
+        if default_resource and not _RESOURCE_KEYS.intersection(options):
+            options[kw.DEST_RESC_NAME_KW] = default_resource
+        flags = _OPEN_FLAGS[mode] | (_O_CREAT if create and mode in ("w", "a") else 0)
+        request = FileOpenRequest(objPath=path, createMode=0, openFlags=flags, offset=0,
+                                  dataSize=size, numThreads=session.numThreads, oprType=0,
+                                  KeyValPair_PI=StringStringMap(options))
         with translate_irods_errors(path):
-            buffered, raw = session.data_objects.open_with_FileRaw(
-                path, mode, create=create, finalize_on_close=not secondary, auto_close=False,
-                allow_redirect=False, **options)
-        return RemoteHandle(path, buffered, raw, primary=not secondary)
+            conn = session.pool.get_connection()
+            try:
+                conn.send(iRODSMessage("RODS_API_REQ", msg=request,
+                                       int_info=api_number["DATA_OBJ_OPEN_AN"]))
+                descriptor = int(conn.recv().int_info)
+            except BaseException:
+                conn.release()  # a refused open leaves the connection usable
+                raise
+        return RemoteHandle(path, conn, descriptor, primary=not secondary, options=options)
 
     def mkdir(self, session: iRODSSession, path: str) -> None:
         """Create ``path`` and missing parents (an existing collection is fine)."""

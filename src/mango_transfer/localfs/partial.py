@@ -7,7 +7,8 @@
   the identity still matches; if the object changed, the stale bytes are discarded.
 - A range is recorded only after ``fsync`` of the data, and the state file is replaced
   atomically, so a crash (even SIGKILL) can lose progress but never claims bytes not on disk.
-- On failure both files are kept (that is the point); on success the state file is removed.
+- On failure both files are kept (that is the point); on success the state file is removed,
+  with any temporary state file a killed run left behind.
 
 All functions block: the engine calls them through ``anyio.to_thread``. Several chunk workers may
 write one download at once; each opens its own handle (:meth:`PartialDownload.open_writer`, no
@@ -16,6 +17,7 @@ write one download at once; each opens its own handle (:meth:`PartialDownload.op
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
@@ -155,6 +157,12 @@ def _write_state(path: Path, state: ResumeState) -> None:
         raise
 
 
+def _remove_stale_temporaries(path: Path) -> None:
+    """Drop temporary state files a killed process left mid-write (``_write_state``)."""
+    for leftover in path.parent.glob(glob.escape(path.name) + "*.tmp"):
+        leftover.unlink(missing_ok=True)
+
+
 def _load_state(path: Path, partial: Path, identity: RemoteIdentity) -> ResumeState | None:
     """The saved state if it matches ``identity`` and its bytes are still on disk, else None."""
     try:
@@ -188,6 +196,7 @@ class PartialDownload:
         """Resume a matching earlier attempt, or start fresh (discarding stale bytes)."""
         partial, state_file = partial_path(final), state_path(final)
         with translate_os_errors(final, partial=os.fspath(partial)):
+            _remove_stale_temporaries(state_file)
             state = _load_state(state_file, partial, identity)
             if state is None:
                 state = ResumeState(identity)
@@ -228,6 +237,7 @@ class PartialDownload:
                                          actual=str(size))
             publish(self.partial, self.final, mtime)
             self.state_file.unlink(missing_ok=True)
+            _remove_stale_temporaries(self.state_file)
         return self.final
 
     def discard(self) -> None:

@@ -1,0 +1,39 @@
+"""A run killed while it rewrote a download's state file leaves a temporary; the next run
+(resume or completion) removes it, so no stray file stays in the destination."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mango_transfer.localfs.partial import PartialDownload, RemoteIdentity, state_path
+
+DATA = b"0123456789" * 100
+IDENTITY = RemoteIdentity("/z/home/u/c/f.bin", len(DATA), 1_700_000_000, None)
+
+
+def _leftover(final: Path) -> Path:
+    # what tempfile.mkstemp(prefix=<state name>, suffix=".tmp") leaves when the process dies
+    leftover = state_path(final).with_name(state_path(final).name + "k1ll3d_.tmp")
+    leftover.write_text("{partial json", encoding="utf-8")
+    return leftover
+
+
+def test_resume_and_finish_remove_temporaries_of_a_killed_run(tmp_path: Path) -> None:
+    final = tmp_path / "f.bin"
+    first = PartialDownload.open(final, IDENTITY)
+    with first.open_writer() as writer:
+        writer.write(DATA[:500])
+        first.record(writer, 0, 500)
+    leftover = _leftover(final)
+
+    resumed = PartialDownload.open(final, IDENTITY)
+    assert not leftover.exists()
+    assert resumed.state.ranges == ((0, 500),)  # the real state file was kept
+    with resumed.open_writer() as writer:
+        writer.seek(500)
+        writer.write(DATA[500:])
+        resumed.record(writer, 500, len(DATA))
+    _leftover(final)  # killed again, in a later rewrite
+    resumed.finish(mtime=1_700_000_000)
+    assert [p.name for p in tmp_path.iterdir()] == ["f.bin"]
+    assert final.read_bytes() == DATA
