@@ -35,15 +35,29 @@ def _settle(pid: int, baseline: int, slack: int, timeout: float = 10.0) -> int:
     return count
 
 
+# Runs the CLI and reports its own peak RSS (VmHWM is per address space, reset at exec; the
+# rusage of a forked child would include the memory it inherited from this test process).
+_WITH_PEAK = """
+import sys
+from mango_transfer.cli.main import main
+try:
+    main(sys.argv[2:], prog_name="mango-transfer")
+finally:
+    with open("/proc/self/status") as status:
+        peak = next(line for line in status if line.startswith("VmHWM:")).split()[1]
+    with open(sys.argv[1], "w") as out:
+        out.write(peak)
+"""
+
+
 def _run_cli(server: EmbeddedServer, *args: str) -> tuple[int, float]:
-    """Run the CLI; return its exit code and its own peak RSS in MB (from wait4)."""
+    """Run the CLI; return its exit code and its own peak RSS in MB."""
     environ = {**os.environ, "IRODS_ENVIRONMENT_FILE": str(server.env_file),
                "IRODS_AUTHENTICATION_FILE": str(server.auth_file)}
-    process = subprocess.Popen([sys.executable, "-m", "mango_transfer", *args, "--quiet"],
-                               env=environ, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    return process.returncode, usage.ru_maxrss / 1024
+    peak_file = Path(server.config.data_dir) / "peak-rss"
+    result = subprocess.run([sys.executable, "-c", _WITH_PEAK, str(peak_file), *args, "--quiet"],
+                            env=environ, stderr=subprocess.PIPE, timeout=300)
+    return result.returncode, int(peak_file.read_text()) / 1024
 
 
 @pytest.mark.slow
