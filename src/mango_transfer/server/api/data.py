@@ -349,16 +349,21 @@ def _ensure_trash_parent(server: ServerState, path: str, user: User) -> int:
     return int(coll["coll_id"])
 
 
+def _existing_object(server: ServerState, message: Message) -> tuple[str, dict[str, str], sqlite3.Row]:
+    """The DataObjInp of a request on an existing object: its path, options and catalog row."""
+    element = body(message)
+    path = data_path(element.get_str("objPath"))
+    row = server.catalog.data_object(path)
+    if row is None:
+        raise IrodsError(CAT_NO_ROWS_FOUND, path)
+    return path, element.kvp(), row
+
+
 @api(615)
 async def data_obj_unlink(server: ServerState, connection: ConnectionState, message: Message) -> Reply:
     user = user_of(connection)
-    element = body(message)
-    path = data_path(element.get_str("objPath"))
-    kvp = element.kvp()
+    path, kvp, row = _existing_object(server, message)
     catalog = server.catalog
-    row = catalog.data_object(path)
-    if row is None:
-        raise IrodsError(CAT_NO_ROWS_FOUND, path)
     require(catalog, row["data_id"], user, WRITE, admin_mode="irodsAdmin" in kvp)
     if row["data_id"] in server.open_replicas:
         raise IrodsError(HIERARCHY_ERROR, "object is open for write")
@@ -425,13 +430,8 @@ def _verification_failure(code: int, message: str) -> Reply:
 @api(629)
 async def data_obj_chksum(server: ServerState, connection: ConnectionState, message: Message) -> Reply:
     user = user_of(connection)
-    element = body(message)
-    path = data_path(element.get_str("objPath"))
-    kvp = element.kvp()
+    _, kvp, row = _existing_object(server, message)
     catalog = server.catalog
-    row = catalog.data_object(path)
-    if row is None:
-        raise IrodsError(CAT_NO_ROWS_FOUND, path)
     require(catalog, row["data_id"], user, READ, admin_mode="irodsAdmin" in kvp)
     if row["data_is_dirty"] not in (REPL_GOOD, REPL_STALE) or row["data_id"] in server.open_replicas:
         raise IrodsError(SYS_REPLICA_INACCESSIBLE, "replica is not at rest")
