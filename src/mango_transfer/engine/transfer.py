@@ -32,7 +32,7 @@ from irods.session import iRODSSession
 
 from mango_transfer.engine.context import RunContext
 from mango_transfer.engine.resume import UploadProgress
-from mango_transfer.errors import TransferFailed, VerificationFailed
+from mango_transfer.errors import DiskFull, TransferFailed, VerificationFailed
 from mango_transfer.fileinfo import FileInfo
 from mango_transfer.groups import single_errors
 from mango_transfer.irods.chunks import BLOCK_SIZE, get_ranges, put_ranges
@@ -219,9 +219,13 @@ async def download_file(ctx: RunContext, path: str, target: Path, src: FileInfo)
     identity = RemoteIdentity(path=path, size=src.size, mtime=src.mtime, checksum=src.checksum)
     partial = await ctx.call(PartialDownload.open, target, identity)
     missing = partial.state.missing()
-    await get_ranges(ctx.pool, ctx.remote, path, src.size, missing,
-                     connections=ctx.options.chunk_connections, open_writer=partial.open_writer,
-                     on_done=partial.record, on_bytes=ctx.stats.add_bytes)
+    try:
+        await get_ranges(ctx.pool, ctx.remote, path, src.size, missing,
+                         connections=ctx.options.chunk_connections,
+                         open_writer=partial.open_writer, on_done=partial.record,
+                         on_bytes=ctx.stats.add_bytes)
+    except DiskFull as exc:  # name the local file and the partial kept for the resume
+        raise DiskFull(exc.detail, path=target, partial=partial.partial) from exc
     if ctx.options.verify:
         local_checksum = await ctx.call(file_checksum, partial.partial)
         server = await ctx.remote_call(ctx.remote.checksum, path)

@@ -149,7 +149,8 @@ def _copy_down(handle: RemoteHandle, writer_factory: Callable[[], BinaryIO], sha
                 progress.add(position)
             progress.flush()
     finally:
-        writer.close()
+        with translate_os_errors(name):  # a full disk may only show when the buffer flushes
+            writer.close()
 
 
 async def _run_parallel(
