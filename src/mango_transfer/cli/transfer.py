@@ -81,7 +81,9 @@ def _execute(start: Callable[[TransferOptions, Stats, engine.Progress], Awaitabl
         options = options_from_params(params)
     except MangoError as exc:
         _fail(exc)
-    stats = Stats(record_files=bool(report) or options.dry_run)
+    # Keep every file's result only when it will be written or printed: a quiet dry run of a
+    # million-entry collection must stay in bounded memory.
+    stats = Stats(record_files=bool(report) or (options.dry_run and not quiet))
     bar = _Bar(quiet)
     try:
         anyio.run(start, options, stats, bar)
