@@ -33,3 +33,13 @@ def test_bench_smoke(tmp_path: Path) -> None:
     for image in ("throughput.png", "threads.png", "rtt.png"):
         assert (out / image).stat().st_size > 1000
     assert "ratios" in result.output or "x seed_upload" in result.output
+
+
+def test_bench_soak_scenario(tmp_path: Path) -> None:
+    out = tmp_path / "soak"
+    result = CliRunner().invoke(main, ["bench", "--scenarios", "soak", "--kills", "3", "--repeat", "1",
+                                       "--rtt-ms", "0", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    soak = json.loads((out / "results.json").read_text())["soak"]
+    assert soak["ok"] is True and soak["identical"] is True and soak["files"] == 62
+    assert soak["moved_by_final_upload"] == soak["missing_before_final_upload"]

@@ -53,8 +53,10 @@ class BenchConfig:
     threads: int = 16
     sample: int = 500
     scenarios: tuple[str, ...] = ()
+    kills: int = 10
     progress: Callable[[str], None] = print
     runs: list[Run] = field(default_factory=list)
+    extras: dict[str, object] = field(default_factory=dict)
 
     def n(self, full: int, minimum: int) -> int:
         return max(minimum, int(full * self.scale))
@@ -254,6 +256,24 @@ class Bench:
             self.config.runs.append(run)
             self.config.progress(f"  walk             {link:9} engine         run {attempt + 1}: "
                                  f"{seconds:7.2f} s  {entries} entries, peak RSS {run.peak_rss_mb:.0f} MB")
+
+
+    def soak(self, link: str) -> None:
+        """The kill soak (see ``soak.py``); its verdict goes into results.json under "soak"."""
+        from .soak import soak
+
+        started = time.perf_counter()
+        result = soak(self.target.environ, self.config.workdir / "soak",
+                      self.target.fresh_collection("soak") + "/tree", self.config.kills)
+        seconds = time.perf_counter() - started
+        self.config.extras["soak"] = result.as_dict()
+        self.config.runs.append(Run("soak", "engine", link, self.target.rtt_ms, seconds,
+                                    result.files, 0, note="ok" if result.ok else "FAILED"))
+        self.config.progress(f"  soak             {link:9} engine         "
+                             f"{result.kills_upload}+{result.kills_download} kills survived: "
+                             f"{'ok' if result.ok else 'FAILED'} ({seconds:.0f} s)")
+        if not result.ok:
+            raise RuntimeError(f"soak found lost or inconsistent data: {result.as_dict()}")
 
 
 def _environ() -> dict[str, str]:

@@ -18,7 +18,8 @@ from ..bench.runner import Bench, BenchConfig, runs_as_dicts
 from ..bench.targets import embedded_target, zone_target
 
 ALL_SCENARIOS = ("small_upload", "large_upload", "large_download", "study_upload", "study_download",
-                 "noop_resync", "verify", "threads", "walk", "limits")
+                 "noop_resync", "verify", "threads", "walk", "limits", "soak")
+DEFAULT_SCENARIOS = tuple(s for s in ALL_SCENARIOS if s != "soak")  # soak is reliability, opt-in
 LINK_SENSITIVE = {"small_upload", "large_upload", "large_download", "study_upload", "study_download"}
 
 
@@ -27,8 +28,10 @@ LINK_SENSITIVE = {"small_upload", "large_upload", "large_download", "study_uploa
               help="Benchmark this zone (a scratch collection is created and removed).")
 @click.option("--embedded", is_flag=True, help="Use the embedded server (the default).")
 @click.option("--collection", help="Parent of the scratch collection on --env zones.")
-@click.option("--scenarios", default=",".join(ALL_SCENARIOS), show_default=True,
-              help="Comma-separated subset of the scenarios.")
+@click.option("--scenarios", default=",".join(DEFAULT_SCENARIOS), show_default=True,
+              help="Comma-separated subset of: " + ", ".join(ALL_SCENARIOS) + ".")
+@click.option("--kills", type=int, default=10, show_default=True,
+              help="soak: SIGKILLs of the CLI during upload and again during download.")
 @click.option("--scale", type=float, default=1.0, show_default=True,
               help="Dataset size factor: 1 = the full sizes, 0.001 = a smoke run.")
 @click.option("--repeat", type=int, default=3, show_default=True)
@@ -39,8 +42,9 @@ LINK_SENSITIVE = {"small_upload", "large_upload", "large_download", "study_uploa
               help="Files the sequential baselines move (their rate is what is compared).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("bench-results"),
               show_default=True)
-def bench(env_file: Path | None, embedded: bool, collection: str | None, scenarios: str, scale: float,
-          repeat: int, rtt_ms: float, threads: int, sample: int, out: Path) -> None:
+def bench(env_file: Path | None, embedded: bool, collection: str | None, scenarios: str,
+          kills: int, scale: float, repeat: int, rtt_ms: float, threads: int, sample: int,
+          out: Path) -> None:
     """Measure throughput of mango-transfer and of the tools it replaces, as ratios in one run."""
     chosen = tuple(s.strip() for s in scenarios.split(",") if s.strip())
     unknown = [s for s in chosen if s not in ALL_SCENARIOS]
@@ -49,15 +53,15 @@ def bench(env_file: Path | None, embedded: bool, collection: str | None, scenari
                                  f"{', '.join(ALL_SCENARIOS)}", param_hint="--scenarios")
     if env_file and embedded:
         raise click.UsageError("--env and --embedded exclude each other")
-    if scale <= 0 or repeat < 1:
-        raise click.UsageError("--scale must be > 0 and --repeat at least 1")
+    if scale <= 0 or repeat < 1 or kills < 0:
+        raise click.UsageError("--scale must be > 0, --repeat at least 1 and --kills at least 0")
     started = time.time()
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="mango-bench-")))
         target = stack.enter_context(zone_target(env_file, collection) if env_file
                                      else embedded_target(workdir))
         config = BenchConfig(workdir=workdir, scale=scale, repeat=repeat, rtt_ms=rtt_ms,
-                             threads=threads, sample=sample, scenarios=chosen,
+                             threads=threads, sample=sample, scenarios=chosen, kills=kills,
                              progress=lambda line: click.echo(line, err=True))
         runner = Bench(config, target)
         links = [("loopback", 0.0)] + ([("wan", rtt_ms)] if rtt_ms and not env_file else [])
@@ -77,6 +81,7 @@ def bench(env_file: Path | None, embedded: bool, collection: str | None, scenari
                    "sample": sample, "scenarios": list(chosen),
                    "target": str(env_file) if env_file else "embedded (subprocess)"},
         "baselines": baselines.DESCRIPTIONS, "runs": runs_as_dicts(config.runs), "summary": rows,
+        **config.extras,
     }
     write_json(out / "results.json", payload)
     images = plot(rows, out)
@@ -102,6 +107,8 @@ def _run_link(runner: Bench, chosen: tuple[str, ...], link: str, first: bool) ->
             runner.threads_sweep(link)
         elif first and scenario == "walk":
             runner.walk(link, _registrar(runner))
+        elif first and scenario == "soak":
+            runner.soak(link)
 
 
 def _registrar(runner: Bench) -> Callable[[str, int], None]:

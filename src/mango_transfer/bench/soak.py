@@ -1,0 +1,131 @@
+"""The kill soak: SIGKILL the CLI at random moments during upload and download of a mixed tree,
+then let one run finish and check that nothing was lost.
+
+Shared by the reliability test (10 kills in CI) and ``mango-transfer bench --scenarios soak``
+(``--kills``, e.g. 50 by hand).  Checks: both trees byte-identical (SHA-256 of every file),
+every replica good, no leftover partial or state file under the destination, and the finishing
+run moved only what was still missing (resume, not restart).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from irods.column import Like
+from irods.models import Collection, DataObject
+from irods.session import iRODSSession
+
+CHUNK = 4 << 20
+
+
+@dataclass
+class SoakResult:
+    files: int
+    kills_upload: int
+    kills_download: int
+    missing_before_final_upload: int
+    moved_by_final_upload: int
+    replicas_not_good: int
+    identical: bool
+    leftovers: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return (self.identical and not self.leftovers and self.replicas_not_good == 0
+                and self.moved_by_final_upload == self.missing_before_final_upload)
+
+    def as_dict(self) -> dict[str, object]:
+        return {**asdict(self), "ok": self.ok}
+
+
+def make_tree(root: Path, small: int = 60, large: int = 2, large_size: int = 14 << 20) -> dict[str, str]:
+    rng = random.Random(7)
+    for index in range(small):
+        path = root / f"sub-{index % 3:02d}" / f"f{index:03d}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(rng.randbytes(rng.randrange(0, 20_000)))
+    for index in range(large):
+        path = root / "recordings" / f"rec{index}.edf"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "wb") as handle:
+            for _ in range(large_size >> 20):
+                handle.write(rng.randbytes(1 << 20))
+    return digests(root)
+
+
+def digests(root: Path) -> dict[str, str]:
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "mango_transfer", *args, "--quiet", "--threads", "6",
+            "--chunk-threshold", str(CHUNK), "--retry-backoff", "0.1"]
+
+
+def kill_loop(command: list[str], environ: dict[str, str], kills: int, seed: int) -> int:
+    """Start and SIGKILL ``kills`` times; returns how many runs were killed before finishing."""
+    rng, killed = random.Random(seed), 0
+    for _ in range(kills):
+        process = subprocess.Popen(command, env=environ, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.3, 1.5))
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            killed += 1
+        process.wait(timeout=60)
+    return killed
+
+
+def _finish(command: list[str], environ: dict[str, str], report: Path) -> dict[str, object]:
+    result = subprocess.run([*command, "--json-report", str(report)], env=environ,
+                            capture_output=True, text=True, timeout=600)
+    if result.returncode != 0:
+        raise RuntimeError(f"the finishing run failed: {result.stderr.strip()}")
+    summary = json.loads(report.read_text())["summary"]
+    assert isinstance(summary, dict)
+    return summary
+
+
+def _remote(session: iRODSSession, collection: str) -> dict[str, tuple[int, str]]:
+    rows = session.query(Collection.name, DataObject.name, DataObject.size,
+                         DataObject.replica_status).filter(Like(Collection.name, f"{collection}%"))
+    return {f"{row[Collection.name]}/{row[DataObject.name]}"[len(collection) + 1:]:
+            (int(row[DataObject.size]), str(row[DataObject.replica_status])) for row in rows}
+
+
+def soak(environ: dict[str, str], workdir: Path, collection: str, kills: int) -> SoakResult:
+    """``environ`` names the iRODS environment and auth files; ``collection`` must be new."""
+    source, target = workdir / "source", workdir / "target"
+    expected = make_tree(source)
+    sizes = {rel: (source / rel).stat().st_size for rel in expected}
+    environ = {**os.environ, **environ, "XDG_STATE_HOME": str(workdir / "state")}
+    session = iRODSSession(irods_env_file=environ["IRODS_ENVIRONMENT_FILE"],
+                           irods_authentication_file=environ["IRODS_AUTHENTICATION_FILE"])
+    with session:
+        upload = _command("upload", str(source), collection)
+        killed_up = kill_loop(upload, environ, kills, seed=1)
+        before = _remote(session, collection)
+        complete = sum(1 for rel, (size, status) in before.items()
+                       if status == "1" and size == sizes.get(rel))
+        moved = _finish(upload, environ, workdir / "upload-report.json")["transferred"]
+        after = _remote(session, collection)
+    download = _command("download", collection, str(target))
+    killed_down = kill_loop(download, environ, kills, seed=2)
+    _finish(download, environ, workdir / "download-report.json")
+    got = digests(target)
+    return SoakResult(
+        files=len(expected), kills_upload=killed_up, kills_download=killed_down,
+        missing_before_final_upload=len(expected) - complete, moved_by_final_upload=int(str(moved)),
+        replicas_not_good=sum(1 for _, status in after.values() if status != "1")
+        + len(set(expected) - set(after)),
+        identical=got == expected, leftovers=sorted(set(got) - set(expected)))
