@@ -1,4 +1,4 @@
-"""Shared fixtures: a real embedded server over TCP; no mocks of iRODSSession anywhere."""
+"""Shared fixtures: the real embedded server over TCP, as a user reaches a zone; no fake sessions."""
 
 from __future__ import annotations
 
