@@ -103,10 +103,12 @@ def ibridges_transfer(env_file: Path, local: Path, collection: str, upload: bool
     from ibridges import upload as ib_upload
 
     with Session(irods_env=str(env_file), password=_password(env_file)) as session:
+        # iBridges (2.x) finds the session through the IrodsPath; a folder lands as a
+        # sub-collection of the target, the same bytes either way.
         if upload:
-            ib_upload(session, local, IrodsPath(session, collection), overwrite=True)
+            ib_upload(local, IrodsPath(session, collection), overwrite=True, progress_bar=False)
         else:
-            download(session, IrodsPath(session, collection), local, overwrite=True)
+            download(IrodsPath(session, collection), local, overwrite=True, progress_bar=False)
 
 
 def _password(env_file: Path) -> str | None:
