@@ -20,6 +20,7 @@ from irods.session import iRODSSession
 
 from mango_transfer.localfs.partial import PARTIAL_SUFFIX, STATE_SUFFIX, partial_path, state_path
 from mango_transfer.server import EmbeddedServer
+from tests.conftest import open_session
 
 from .conftest import CHUNK, Runner
 
@@ -141,6 +142,10 @@ def test_sigkill_of_the_cli_mid_upload_and_mid_download(
         process.wait()
     finally:
         irods_env.set_faults("")
+    # A re-run comes later than the server's notice of the dead connections: only then is the
+    # replica stale and resumable (a re-run racing the teardown restarts the file: safe, slower).
+    with open_session(irods_env) as session:
+        _wait_for(lambda: (_replica(session, f"{remote_dir}/{big.name}") or (0, ""))[1] == "0")
     done = max(_ranges(p) for p in states.glob("*.json"))
     resumed = _cli(environ, "upload", str(big.parent), remote_dir, "--json-report",
                    str(tmp_path / "up.json"))
