@@ -168,23 +168,22 @@ class Bench:
 
     def _optional_tools(self, scenario: str, link: str, data: datasets.Dataset, per_file: float,
                         upload: bool, source: str = "") -> None:
+        """iBridges and iCommands, when installed: the same run, only the tool differs."""
         target = self.target
+        tools: list[tuple[str, Callable[[Path, str], None]]] = []
         if baselines.ibridges_available():
-            def ibridges() -> int:
-                remote = target.fresh_collection(scenario) if upload else source
-                local = data.root if upload else self._local_out()
-                baselines.ibridges_transfer(target.env_file, local, remote, upload)
-                return data.files
-
-            self._time(scenario, "ibridges", link, ibridges, per_file)
+            tools.append(("ibridges", lambda local, remote: baselines.ibridges_transfer(
+                target.env_file, local, remote, upload)))
         if baselines.icommands_available():
-            def icommands() -> int:
+            tools.append(("icommands", lambda local, remote: baselines.icommands_transfer(
+                target.environ, local, remote, upload)))
+        for name, transfer in tools:
+            def run(transfer: Callable[[Path, str], None] = transfer) -> int:
                 remote = target.fresh_collection(scenario) if upload else source
-                local = data.root if upload else self._local_out()
-                baselines.icommands_transfer(target.environ, local, remote, upload)
+                transfer(data.root if upload else self._local_out(), remote)
                 return data.files
 
-            self._time(scenario, "icommands", link, icommands, per_file)
+            self._time(scenario, name, link, run, per_file)
 
     # -- the physical limits -------------------------------------------------------------
     def limits(self, name: str) -> None:
