@@ -67,6 +67,23 @@ def test_upload_and_download_survive(irods_server: EmbeddedServer, remote_dir: s
                   for p in (tmp_path / "back").rglob("*") if p.is_file()) == sorted(files)
 
 
+def test_a_failed_final_close_after_every_byte_was_sent_is_finalized_on_retry(
+        irods_server: EmbeddedServer, remote_dir: str, tmp_path: Path) -> None:
+    """Every range of a large file is on the server and recorded, then the primary's finalizing
+    close fails: the retry has nothing left to send, yet must still leave a good replica."""
+    files = _tree(tmp_path / "source", small=0, large=1)
+    irods_server.set_faults("fail=673:1:-1803000")
+    try:
+        code, report, stderr = _run(irods_server, tmp_path, "upload", str(tmp_path / "source"), remote_dir)
+    finally:
+        irods_server.set_faults("")
+    assert code == 0, stderr
+    with open_session(irods_server) as session:
+        obj = session.data_objects.get(f"{remote_dir}/big/rec0.edf")
+        assert obj.replicas[0].status == "1"
+        assert obj.size == len(files["big/rec0.edf"])
+
+
 def test_permission_denied_on_a_subcollection_fails_only_those(irods_server: EmbeddedServer,
                                                                 remote_dir: str, tmp_path: Path) -> None:
     """A second user uploads into a shared collection where one sub-collection is not writable."""

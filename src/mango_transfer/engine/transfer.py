@@ -132,6 +132,11 @@ async def _put_large(ctx: RunContext, local: Path, path: str, src: FileInfo) -> 
     if fresh:
         progress.restart()
     missing = progress.state.missing()
+    if not missing and not fresh:
+        # Every byte is there but the replica was never finalized (the last close was lost). A
+        # write handle that writes nothing restores the replica's old (stale) status on close,
+        # so send the final block again: that close then finalizes it as good.
+        missing = ((max(0, src.size - BLOCK_SIZE), src.size),)
     local_checksum: str | None = None
 
     async def hash_local() -> None:
@@ -161,12 +166,15 @@ def _check_unchanged(local: Path, size: int, mtime_ns: int) -> None:
 def _check_put_large(session: iRODSSession, remote: RemoteSide, path: str, src: FileInfo,
                      local_checksum: str | None) -> None:
     after = remote.stat(session, path)
-    if after is None or not after.good or after.info.size != src.size:
+    if after is None or after.info.size != src.size:
         if after is not None:
             remote.mark_stale(session, path)
         raise VerificationFailed("the uploaded object has the wrong size", path=path,
                                  expected=str(src.size),
                                  actual=str(after.info.size) if after else "missing")
+    if not after.good:
+        raise VerificationFailed("the uploaded replica was not finalized as good", path=path,
+                                 expected="good", actual="stale")
     _after_put(remote, session, path, src, local_checksum)
 
 
