@@ -19,6 +19,7 @@ def test_bench_smoke(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     payload = json.loads((out / "results.json").read_text())
     assert {"machine", "config", "runs", "summary", "baselines"} <= payload.keys()
+    assert "rtt_sweep" not in payload  # only with --rtt-sweep
     summary = {(row["scenario"], row["link"], row["tool"]): row for row in payload["summary"]}
     for link in ("loopback", "wan"):
         engine = summary[("small_upload", link, "engine")]
@@ -35,6 +36,29 @@ def test_bench_smoke(tmp_path: Path) -> None:
     assert "ratios" in result.output or "x seed_upload" in result.output
 
 
+def test_bench_rtt_sweep(tmp_path: Path) -> None:
+    """Two RTT points, tiny: the JSON section, the table and the files/s-vs-RTT plot."""
+    out = tmp_path / "sweep"
+    result = CliRunner().invoke(main, [
+        "bench", "--scale", "0.001", "--repeat", "2", "--sample", "5", "--scenarios", "small_upload",
+        "--rtt-sweep", "5,0", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    payload = json.loads((out / "results.json").read_text())
+    sweep = payload["rtt_sweep"]
+    assert sweep["rtt_ms"] == [0, 5] and payload["config"]["rtt_sweep_ms"] == [0, 5]
+    for tool, files in (("engine", 20), ("seed_upload", 5)):
+        assert sweep["tools"][tool].keys() == {"0", "5"}
+        for point in sweep["tools"][tool].values():
+            rate = point["files_per_s"]
+            assert point["runs"] == 2 and point["files"] == files
+            assert 0 < rate["min"] <= rate["median"] <= rate["max"]
+    assert all(ratio > 0 for ratio in sweep["engine_over_seed"].values())
+    links = {(run["link"], run["rtt_ms"]) for run in payload["runs"]}
+    assert links == {("rtt=0ms", 0), ("rtt=5ms", 5)}  # the sweep replaces loopback + wan
+    assert "RTT sweep" in result.output
+    assert (out / "rtt.png").stat().st_size > 1000
+
+
 def test_bench_soak_scenario(tmp_path: Path) -> None:
     out = tmp_path / "soak"
     result = CliRunner().invoke(main, ["bench", "--scenarios", "soak", "--kills", "3", "--repeat", "1",
@@ -43,3 +67,9 @@ def test_bench_soak_scenario(tmp_path: Path) -> None:
     soak = json.loads((out / "results.json").read_text())["soak"]
     assert soak["ok"] is True and soak["identical"] is True and soak["files"] == 62
     assert soak["moved_by_final_upload"] == soak["missing_before_final_upload"]
+
+
+def test_bench_rtt_sweep_rejects_bad_values(tmp_path: Path) -> None:
+    for value in ("fast", "-1,5", ","):
+        result = CliRunner().invoke(main, ["bench", "--rtt-sweep", value, "--out", str(tmp_path)])
+        assert result.exit_code == 2 and "--rtt-sweep" in result.output, result.output

@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import statistics
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .runner import Run
+from .runner import Run, sweep_link
 
 BASELINES = ("seed_upload", "seed_download", "prc", "ibridges", "icommands")
+SWEEP_TOOLS = ("engine", "seed_upload")  # the tools the files/s-vs-RTT curve compares
 
 
 def summarize(runs: list[Run]) -> list[dict[str, Any]]:
@@ -70,7 +72,8 @@ def _add_ratios(rows: list[dict[str, Any]]) -> None:
 def table(rows: list[dict[str, Any]]) -> str:
     header = ["scenario", "link", "tool", "median s", "MB/s", "files/s", "ratios / notes"]
     lines = []
-    for row in sorted(rows, key=lambda r: (r["scenario"], r["link"], r["tool"] != "engine", r["tool"])):
+    for row in sorted(rows, key=lambda r: (r["scenario"], r["rtt_ms"], r["link"],
+                                                r["tool"] != "engine", r["tool"])):
         notes = ", ".join(f"{rate:.1f}x {name}" for name, rate in row.get("ratios", {}).items())
         if "pct_of_cp" in row:
             notes += (", " if notes else "") + f"{row['pct_of_cp']:.0f}% of cp"
@@ -127,19 +130,82 @@ def plot(rows: list[dict[str, Any]], out: Path) -> list[Path]:
         axis.legend()
         figure.tight_layout()
         written.append(_save(figure, out / "threads.png"))
-    rtt = [r for r in rows if r["scenario"] == "small_upload" and r["tool"] in ("engine", "seed_upload")]
+    rtt = [r for r in rows if r["scenario"] == "small_upload" and r["tool"] in SWEEP_TOOLS]
     if rtt:
-        figure, axis = plt.subplots(figsize=(6, 4))
-        for tool in ("engine", "seed_upload"):
-            points = sorted((r for r in rtt if r["tool"] == tool), key=lambda r: r["rtt_ms"])
-            axis.plot([r["rtt_ms"] for r in points], [r["files_per_s"] for r in points], marker="o", label=tool)
-        axis.set_xlabel("round-trip time (ms)")
-        axis.set_ylabel("files/s")
-        axis.set_yscale("log")
-        axis.legend()
-        figure.tight_layout()
-        written.append(_save(figure, out / "rtt.png"))
+        written.append(_plot_rtt(plt, rtt, out / "rtt.png"))
     return written
+
+
+def _plot_rtt(plt: Any, rows: list[dict[str, Any]], path: Path) -> Path:
+    """files/s vs RTT per tool (every link or sweep point), bars from the fastest to the slowest run."""
+    figure, axis = plt.subplots(figsize=(6, 4))
+    for tool in SWEEP_TOOLS:
+        points = sorted((r for r in rows if r["tool"] == tool), key=lambda r: r["rtt_ms"])
+        if not points:
+            continue
+        rates = [r["files_per_s"] for r in points]
+        low = [rate - r["files"] / r["max_s"] if r["max_s"] else 0.0 for rate, r in zip(rates, points, strict=True)]
+        high = [r["files"] / r["min_s"] - rate if r["min_s"] else 0.0 for rate, r in zip(rates, points, strict=True)]
+        axis.errorbar([r["rtt_ms"] for r in points], rates, yerr=[low, high], marker="o", capsize=3,
+                      label=f"{tool} ({points[0]['files']} files per run)")
+    axis.set_xlabel("round-trip time (ms)")
+    axis.set_ylabel("files/s (small files upload, median)")
+    axis.set_yscale("log")
+    axis.grid(True, which="both", alpha=0.3)
+    axis.legend()
+    figure.tight_layout()
+    return _save(figure, path)
+
+
+def rtt_sweep_section(runs: list[Run], rtts: Sequence[float]) -> dict[str, Any]:
+    """results.json's ``rtt_sweep``: per tool, per RTT (ms, as text), files/s over the repeats.
+
+    Computed from the runs themselves, not from median seconds, so min/median/max are those of
+    the rates the plot and the table show.
+    """
+    tools: dict[str, dict[str, dict[str, Any]]] = {}
+    for tool in SWEEP_TOOLS:
+        points = {f"{rtt:g}": _rate_stats([r for r in runs if r.scenario == "small_upload"
+                                           and r.link == sweep_link(rtt) and r.tool == tool])
+                  for rtt in rtts}
+        tools[tool] = {key: point for key, point in points.items() if point}
+    engine, seed = tools["engine"], tools["seed_upload"]
+    ratios = {key: engine[key]["files_per_s"]["median"] / seed[key]["files_per_s"]["median"]
+              for key in engine if key in seed and seed[key]["files_per_s"]["median"] > 0}
+    return {"scenario": "small_upload", "rtt_ms": list(rtts), "tools": tools,
+            "engine_over_seed": ratios}
+
+
+def _rate_stats(runs: list[Run]) -> dict[str, Any]:
+    rates = [run.files / run.seconds for run in runs if run.seconds > 0]
+    if not rates:
+        return {}
+    stats: dict[str, Any] = {"runs": len(rates), "files": runs[0].files}
+    if runs[0].threads is not None:
+        stats["threads"] = runs[0].threads
+    stats["files_per_s"] = {"min": min(rates), "median": statistics.median(rates), "max": max(rates)}
+    return stats
+
+
+def sweep_table(section: dict[str, Any]) -> str:
+    """The sweep as a small text table: median files/s [min-max] per tool and the ratio."""
+    tools = section["tools"]
+    lines = ["RTT sweep, small files upload: files/s, median [min-max] over the repeats",
+             f"{'RTT ms':>7}  " + "  ".join(f"{tool:>22}" for tool in SWEEP_TOOLS) + "  engine/seed"]
+    for rtt in section["rtt_ms"]:
+        key = f"{rtt:g}"
+        cells = [_rate_cell(tools[tool].get(key)) for tool in SWEEP_TOOLS]
+        ratio = section["engine_over_seed"].get(key)
+        lines.append(f"{key:>7}  " + "  ".join(f"{cell:>22}" for cell in cells)
+                     + (f"  {ratio:10.1f}x" if ratio else ""))
+    return "\n".join(lines)
+
+
+def _rate_cell(point: dict[str, Any] | None) -> str:
+    if not point:
+        return "-"
+    rate = point["files_per_s"]
+    return f"{rate['median']:.1f} [{rate['min']:.1f}-{rate['max']:.1f}]"
 
 
 def _save(figure: Any, path: Path) -> Path:

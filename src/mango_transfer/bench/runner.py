@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -28,6 +28,12 @@ from .targets import Target
 
 MIB = 1 << 20
 GIB = 1 << 30
+SWEEP_SEED_SAMPLE = 100  # seed-loop files per RTT point: ~30 s a run at 30 ms
+
+
+def sweep_link(rtt_ms: float) -> str:
+    """The link name of one RTT-sweep point, e.g. ``rtt=10ms``."""
+    return f"rtt={rtt_ms:g}ms"
 
 
 @dataclass
@@ -115,10 +121,17 @@ class Bench:
         raise ValueError(name)
 
     # -- upload and download of a dataset by every tool -----------------------------------
-    def upload_scenario(self, scenario: str, name: str, link: str) -> None:
+    def upload_scenario(self, scenario: str, name: str, link: str, sample: int | None = None,
+                        others: bool = True) -> None:
+        """Engine, then the seed loop (many files) or PRC (one file), then iBridges/iCommands.
+
+        ``sample`` overrides ``--sample`` for the seed loop; ``others=False`` leaves out the
+        optional tools (the RTT sweep: iBridges moves the whole dataset, an hour at 30 ms).
+        """
         data = self.dataset(name)
         per_file = data.bytes / max(data.files, 1)
-        target, sample = self.target, self.config.sample
+        target = self.target
+        sample = self.config.sample if sample is None else sample
 
         def engine() -> int:
             return _engine(target, True, data.root, target.fresh_collection(scenario),
@@ -138,7 +151,20 @@ class Bench:
             self._time(scenario, "seed_upload", link, seed, per_file)
         else:
             self._time(scenario, "prc", link, prc, per_file)
-        self._optional_tools(scenario, link, data, per_file, upload=True)
+        if others:
+            self._optional_tools(scenario, link, data, per_file, upload=True)
+
+    def rtt_sweep(self, rtts: Sequence[float]) -> None:
+        """Small-files upload by the engine and the seed loop at every RTT: files/s vs RTT.
+
+        The seed loop pays its round trips per file one after the other (about 0.3 s a file at
+        30 ms), so it moves at most ``SWEEP_SEED_SAMPLE`` files per point; rates are compared.
+        """
+        sample = min(self.config.sample, SWEEP_SEED_SAMPLE)
+        for rtt in rtts:
+            self.target.set_rtt(rtt)
+            self.upload_scenario("small_upload", "small", sweep_link(rtt), sample=sample,
+                                 others=False)
 
     def download_scenario(self, scenario: str, name: str, link: str) -> None:
         data = self.dataset(name)

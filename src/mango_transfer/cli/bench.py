@@ -13,8 +13,8 @@ import click
 
 from .. import __version__
 from ..bench import baselines
-from ..bench.report import plot, summarize, table, write_json
-from ..bench.runner import Bench, BenchConfig, runs_as_dicts
+from ..bench.report import plot, rtt_sweep_section, summarize, sweep_table, table, write_json
+from ..bench.runner import SWEEP_SEED_SAMPLE, Bench, BenchConfig, runs_as_dicts
 from ..bench.targets import embedded_target, zone_target
 
 ALL_SCENARIOS = ("small_upload", "large_upload", "large_download", "study_upload", "study_download",
@@ -37,14 +37,19 @@ LINK_SENSITIVE = {"small_upload", "large_upload", "large_download", "study_uploa
 @click.option("--repeat", type=int, default=3, show_default=True)
 @click.option("--rtt-ms", type=float, default=10.0, show_default=True,
               help="Emulated WAN round trip (embedded server delays every reply); 0 = loopback only.")
+@click.option("--rtt-sweep", "rtt_sweep", callback=lambda _ctx, _param, value: _parse_rtts(value),
+              metavar="MS[,MS...]",
+              help="Also measure small-files upload (engine and seed loop) at each of these RTTs, "
+                   "for the files/s-vs-RTT curve; replaces small_upload's two links. The seed loop "
+                   f"moves min(--sample, {SWEEP_SEED_SAMPLE}) files per point.")
 @click.option("--threads", type=int, default=16, show_default=True, help="Engine --threads.")
 @click.option("--sample", type=int, default=500, show_default=True,
               help="Files the sequential baselines move (their rate is what is compared).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("bench-results"),
               show_default=True)
 def bench(env_file: Path | None, embedded: bool, collection: str | None, scenarios: str,
-          kills: int, scale: float, repeat: int, rtt_ms: float, threads: int, sample: int,
-          out: Path) -> None:
+          kills: int, scale: float, repeat: int, rtt_ms: float, rtt_sweep: tuple[float, ...],
+          threads: int, sample: int, out: Path) -> None:
     """Measure throughput of mango-transfer and of the tools it replaces, as ratios in one run."""
     chosen = tuple(s.strip() for s in scenarios.split(",") if s.strip())
     unknown = [s for s in chosen if s not in ALL_SCENARIOS]
@@ -55,6 +60,8 @@ def bench(env_file: Path | None, embedded: bool, collection: str | None, scenari
         raise click.UsageError("--env and --embedded exclude each other")
     if scale <= 0 or repeat < 1 or kills < 0:
         raise click.UsageError("--scale must be > 0, --repeat at least 1 and --kills at least 0")
+    if rtt_sweep and env_file:
+        raise click.UsageError("--rtt-sweep needs the embedded server; a real zone has its own RTT")
     started = time.time()
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="mango-bench-")))
@@ -67,18 +74,26 @@ def bench(env_file: Path | None, embedded: bool, collection: str | None, scenari
         links = [("loopback", 0.0)] + ([("wan", rtt_ms)] if rtt_ms and not env_file else [])
         if env_file:
             links = [("zone", 0.0)]
-        for link, rtt in links:
+        per_link = tuple(s for s in chosen if not (rtt_sweep and s == "small_upload"))
+        for link, rtt in links if per_link else []:
             target.set_rtt(rtt)
-            _run_link(runner, chosen, link, first=link == links[0][0])
+            _run_link(runner, per_link, link, first=link == links[0][0])
+        if rtt_sweep:
+            runner.rtt_sweep(rtt_sweep)
         target.set_rtt(0)
     rows = summarize(config.runs)
     click.echo(table(rows))
+    if rtt_sweep:
+        config.extras["rtt_sweep"] = section = rtt_sweep_section(config.runs, rtt_sweep)
+        click.echo(sweep_table(section))
     payload = {
         "started": started, "finished": time.time(), "version": __version__,
         "machine": {"python": platform.python_version(), "platform": platform.platform(),
                     "processor": platform.processor()},
         "config": {"scale": scale, "repeat": repeat, "rtt_ms": rtt_ms, "threads": threads,
                    "sample": sample, "scenarios": list(chosen),
+                   **({"rtt_sweep_ms": list(rtt_sweep),
+                       "rtt_sweep_seed_sample": min(sample, SWEEP_SEED_SAMPLE)} if rtt_sweep else {}),
                    "target": str(env_file) if env_file else "embedded (subprocess)"},
         "baselines": baselines.DESCRIPTIONS, "runs": runs_as_dicts(config.runs), "summary": rows,
         **config.extras,
@@ -86,6 +101,21 @@ def bench(env_file: Path | None, embedded: bool, collection: str | None, scenari
     write_json(out / "results.json", payload)
     images = plot(rows, out)
     click.echo(f"wrote {out / 'results.json'}" + "".join(f", {image}" for image in images))
+
+
+def _parse_rtts(value: str | None) -> tuple[float, ...]:
+    """``0,2,5`` -> (0.0, 2.0, 5.0), sorted and without duplicates so the curve reads left to right."""
+    if not value:
+        return ()
+    try:
+        rtts = sorted({float(part) for part in value.split(",") if part.strip()})
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: expected milliseconds like 0,2,5,10",
+                                 param_hint="--rtt-sweep") from None
+    if not rtts or rtts[0] < 0:
+        raise click.BadParameter(f"{value!r}: expected one or more RTTs >= 0 ms",
+                                 param_hint="--rtt-sweep")
+    return tuple(rtts)
 
 
 def _run_link(runner: Bench, chosen: tuple[str, ...], link: str, first: bool) -> None:
