@@ -37,3 +37,7 @@ main.add_command(demo)
 from .ingest import ingest  # noqa: E402
 
 main.add_command(ingest)
+
+from .scaleout import worker  # noqa: E402
+
+main.add_command(worker)

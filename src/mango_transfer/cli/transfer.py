@@ -22,6 +22,7 @@ import click
 from tqdm import tqdm
 
 from mango_transfer.cli.options import options_from_params, transfer_options
+from mango_transfer.cli.scaleout import celery_options, scaled
 from mango_transfer.engine import run as engine
 from mango_transfer.engine.options import TransferOptions
 from mango_transfer.engine.report import write_report
@@ -125,42 +126,48 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
 @click.argument("src", type=click.Path(path_type=Path))
 @click.argument("dest_coll")
 @transfer_options("upload")
+@celery_options
 @_common
 def upload(src: Path, dest_coll: str, **params: Any) -> None:
     """Upload the contents of SRC (a folder or a file) into the collection DEST_COLL.
 
     SRC/a/b.txt lands at DEST_COLL/a/b.txt; DEST_COLL is created when missing.
     """
-    _execute(lambda options, stats, bar: engine.upload(
-        src, dest_coll, options, stats=stats, progress=bar), params)
+    _execute(scaled("upload", str(src), dest_coll, params) or (
+        lambda options, stats, bar: engine.upload(src, dest_coll, options, stats=stats,
+                                                  progress=bar)), params)
 
 
 @click.command()
 @click.argument("src_coll")
 @click.argument("dest_dir", type=click.Path(file_okay=False, path_type=Path))
 @transfer_options("download")
+@celery_options
 @_common
 def download(src_coll: str, dest_dir: Path, **params: Any) -> None:
     """Download the contents of SRC_COLL (or one data object) into the folder DEST_DIR.
 
     SRC_COLL/a/b.txt lands at DEST_DIR/a/b.txt; DEST_DIR is created when missing.
     """
-    _execute(lambda options, stats, bar: engine.download(
-        src_coll, dest_dir, options, stats=stats, progress=bar), params)
+    _execute(scaled("download", src_coll, str(dest_dir), params) or (
+        lambda options, stats, bar: engine.download(src_coll, dest_dir, options, stats=stats,
+                                                    progress=bar)), params)
 
 
 @click.command()
 @click.argument("src")
 @click.argument("dest")
 @transfer_options("sync")
+@celery_options
 @_common
 def sync(src: str, dest: str, **params: Any) -> None:
     """Make DEST match SRC; exactly one side is iRODS (irods:/ZONE/... or /ZONE/...).
 
     Files only on DEST are deleted only with --delete; try --dry-run first.
     """
-    _execute(lambda options, stats, bar: engine.sync(
-        src, dest, options, stats=stats, progress=bar), params)
+    _execute(scaled("sync", src, dest, params) or (
+        lambda options, stats, bar: engine.sync(src, dest, options, stats=stats,
+                                                progress=bar)), params)
 
 
 @click.command()

@@ -55,8 +55,8 @@ import os
 import posixpath
 import stat
 import time
-from collections.abc import AsyncGenerator, Callable, Iterable, Mapping, Sequence
-from contextlib import aclosing
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Mapping, Sequence
+from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, cast
@@ -96,12 +96,16 @@ from mango_transfer.localfs.paths import irods_join, local_target
 from mango_transfer.localfs.walk import DirInfo, WalkError, walk
 
 __all__ = [
+    "Download",
+    "Upload",
     "REMOTE_PREFIX",
     "Progress",
     "RunHooks",
     "download",
     "download_sync",
     "is_remote",
+    "remote_path",
+    "run_context",
     "sync",
     "sync_sync",
     "upload",
@@ -247,10 +251,13 @@ def _stat_listed(root: Path, paths: Sequence[str]) -> list[FileInfo | WalkError]
     return out
 
 
-async def _listed(root: Path, files: Sequence[str],
-                  limiter: anyio.CapacityLimiter) -> AsyncGenerator[SourceEntry, None]:
+async def _listed(root: Path, files: Sequence[str], limiter: anyio.CapacityLimiter,
+                  dirs: Sequence[str] = ()) -> AsyncGenerator[SourceEntry, None]:
     """The given (sorted) files as a walk would yield them: each folder announced before its
-    files, the stats done in worker threads 512 at a time."""
+    files, the stats done in worker threads 512 at a time. ``dirs`` (folders with no listed
+    file, e.g. empty ones) are announced first."""
+    for directory in dirs:
+        yield DirInfo(directory)
     current = ""
     for start in range(0, len(files), 512):
         chunk = files[start:start + 512]
@@ -304,12 +311,13 @@ class Upload:
     """Local folder (or file) → collection: ``SRC/a/b`` lands at ``DEST/a/b``."""
 
     def __init__(self, ctx: RunContext, src: Path, dest: str, *,
-                 files: Iterable[str] | None = None,
+                 files: Iterable[str] | None = None, dirs: Iterable[str] = (),
                  prune_dir: Callable[[str], bool] | None = None, recursive: bool = True) -> None:
         self.ctx, self.root, self.collection = ctx, src, dest.rstrip("/") or "/"
         self.single = False
         self.base = src
         self.files = None if files is None else sorted(dict.fromkeys(files), key=_key)
+        self.dirs = sorted(dict.fromkeys(dirs))
         self.prune_dir = prune_dir
         self.recursive = recursive
 
@@ -330,7 +338,7 @@ class Upload:
 
     async def source(self) -> AsyncGenerator[SourceEntry, None]:
         if self.files is not None:
-            entries = _listed(self.root, self.files, self.ctx.limiter)
+            entries = _listed(self.root, self.files, self.ctx.limiter, self.dirs)
         elif not self.recursive and not self.single:
             entries = _top_level(self.root, self.ctx.limiter)
         else:
@@ -400,14 +408,20 @@ class Upload:
 class Download:
     """Collection (or data object) → local folder: ``SRC/a/b`` lands at ``DEST/a/b``."""
 
-    def __init__(self, ctx: RunContext, src: str, dest: Path) -> None:
+    def __init__(self, ctx: RunContext, src: str, dest: Path, *,
+                 files: Iterable[str] | None = None, dirs: Iterable[str] = ()) -> None:
         self.ctx, self.root, self.dest = ctx, src.rstrip("/") or "/", dest
         self.single = False
         self.base = self.root
+        self.files = None if files is None else sorted(dict.fromkeys(files), key=_key)
+        self.dirs = sorted(dict.fromkeys(dirs))
 
     async def setup(self) -> None:
         kind = await self.ctx.remote_call(self.ctx.remote.collection_or_object, self.root)
         if kind == "object":
+            if self.files is not None:
+                raise UsageError("a list of objects to download needs a collection as the "
+                                 "source", path=self.root)
             self.single, self.base = True, posixpath.dirname(self.root)
         if not self.ctx.options.dry_run:
             with translate_os_errors(self.dest):
@@ -418,19 +432,26 @@ class Download:
             found = await self.ctx.remote_call(self.ctx.remote.stat, self.root)
             if found is None:
                 raise RemoteNotFound("remote source does not exist", path=self.root)
-            entries: AsyncGenerator[RemoteFile, None] = _single(
+            entries: AsyncGenerator[RemoteFile | WalkError, None] = _single(
                 RemoteFile(dataclasses.replace(found.info,
                                                path=posixpath.basename(self.root)), found.good))
+        elif self.files is not None:
+            for directory in self.dirs:
+                yield DirInfo(directory)
+            entries = self._named_objects(self.files)
         else:
             entries = _remote_listing(self.ctx, self.root)
         current: str | None = None
         async with aclosing(entries) as listing:
             async for entry in listing:
-                directory = _key(entry.info.path)[0]
+                directory = _key(entry.path if isinstance(entry, WalkError) else entry.info.path)[0]
                 if directory != current:
                     current = directory
                     if directory:
                         yield DirInfo(directory)
+                if isinstance(entry, WalkError):
+                    yield entry
+                    continue
                 if not entry.good:
                     yield WalkError(entry.info.path, TransferFailed(
                         "its replica is stale or still being written; not downloaded",
@@ -439,7 +460,28 @@ class Download:
                     continue
                 yield entry.info
 
+    async def _named_objects(self, files: Sequence[str]) -> AsyncGenerator[RemoteFile | WalkError,
+                                                                           None]:
+        """The listed objects, looked up one GenQuery per collection; a vanished one fails."""
+        for directory, names in _by_directory(files):
+            prefix = f"{directory}/" if directory else ""
+            found = {entry.info.path: entry for entry in await self.ctx.remote_call(
+                stat_names, self.remote(directory) if directory else self.root, names, prefix)}
+            for name in names:
+                entry = found.get(prefix + name)
+                if entry is None:
+                    yield WalkError(prefix + name, RemoteNotFound(
+                        "the data object no longer exists; not downloaded",
+                        path=self.remote(prefix + name)))
+                else:
+                    yield entry
+
     async def destination(self) -> AsyncGenerator[RemoteFile, None]:
+        if self.files is not None:
+            for found in await self.ctx.call(_stat_listed, self.dest, self.files):
+                if isinstance(found, FileInfo):
+                    yield RemoteFile(found, good=True)
+            return
         if self.single:
             name = posixpath.basename(self.root)
             target = self.dest / name
@@ -497,7 +539,7 @@ class Download:
         return None
 
 
-async def _single(entry: RemoteFile) -> AsyncGenerator[RemoteFile, None]:
+async def _single(entry: RemoteFile) -> AsyncGenerator[RemoteFile | WalkError, None]:
     yield entry
 
 
@@ -771,24 +813,35 @@ async def _run(
     hooks: RunHooks | None = None,
 ) -> Stats:
     stats = stats if stats is not None else Stats()
+    try:
+        async with run_context(options, stats, environment, environ) as ctx:
+            with single_errors():
+                assert isinstance(ctx.remote, _RecordingRemote)
+                await _Runner(ctx, make(ctx), hooks, ctx.remote.recorded).run(progress)
+    finally:
+        stats.finish()
+        if progress is not None:
+            progress(stats.snapshot())
+    return stats
+
+
+@asynccontextmanager
+async def run_context(options: TransferOptions, stats: Stats,
+                      environment: IrodsEnvironment | None = None,
+                      environ: Mapping[str, str] | None = None) -> AsyncIterator[RunContext]:
+    """What one run shares (session pool, limiter, state folder), closed at the end. Public
+    so that a scale-out coordinator can walk a source exactly as a run does."""
     if environment is None:
         environment = await anyio.to_thread.run_sync(lambda: load_environment(environ=environ))
     size = options.threads + options.chunk_connections + 1
     limiter = anyio.CapacityLimiter(size)
     pool = SessionPool(environment, size, limiter=limiter)
     state_dir = Path(options.state_dir) if options.state_dir else default_state_dir(environ)
-    remote = _RecordingRemote()
-    ctx = RunContext(options=options, pool=pool, remote=remote, stats=stats,
-                     state_dir=state_dir)
     try:
-        with single_errors():
-            await _Runner(ctx, make(ctx), hooks, remote.recorded).run(progress)
+        yield RunContext(options=options, pool=pool, remote=_RecordingRemote(), stats=stats,
+                         state_dir=state_dir)
     finally:
-        stats.finish()
         await pool.aclose()
-        if progress is not None:
-            progress(stats.snapshot())
-    return stats
 
 
 def is_remote(path: str, zone: str) -> bool:
@@ -800,7 +853,7 @@ def _strip(path: str) -> str:
     return path[len(REMOTE_PREFIX):] if path.startswith(REMOTE_PREFIX) else path
 
 
-def _remote_path(path: str, what: str) -> str:
+def remote_path(path: str, what: str) -> str:
     path = _strip(path)
     if not path.startswith("/"):
         raise UsageError(f"{what} must be an absolute iRODS path such as /ZONE/home/USER/...",
@@ -813,6 +866,7 @@ async def upload(src: str | os.PathLike[str], dest: str, options: TransferOption
                  environment: IrodsEnvironment | None = None,
                  environ: Mapping[str, str] | None = None,
                  files: Iterable[str] | None = None,
+                 dirs: Iterable[str] = (),
                  select: Callable[[str], str | None] | None = None,
                  prune_dir: Callable[[str], bool] | None = None,
                  recursive: bool = True,
@@ -824,12 +878,12 @@ async def upload(src: str | os.PathLike[str], dest: str, options: TransferOption
     The keyword hooks (``files`` … ``empty_dirs``) are described in the module docstring;
     without them this is a plain mirror of the tree, empty folders included.
     """
-    dest = _remote_path(dest, "the destination collection")
+    dest = remote_path(dest, "the destination collection")
     listed = None if files is None else list(files)
     hooks = RunHooks(select=select, metadata=metadata, on_result=on_result,
                      lazy_dirs=not empty_dirs)
-    return await _run(lambda ctx: Upload(ctx, Path(src), dest, files=listed, prune_dir=prune_dir,
-                                         recursive=recursive),
+    return await _run(lambda ctx: Upload(ctx, Path(src), dest, files=listed, dirs=dirs,
+                                         prune_dir=prune_dir, recursive=recursive),
                       options or TransferOptions(), stats, progress, environment, environ, hooks)
 
 
@@ -837,11 +891,17 @@ async def download(src: str, dest: str | os.PathLike[str],
                    options: TransferOptions | None = None, *, stats: Stats | None = None,
                    progress: Progress | None = None,
                    environment: IrodsEnvironment | None = None,
-                   environ: Mapping[str, str] | None = None) -> Stats:
-    """Download the contents of collection (or object) ``src`` into local folder ``dest``."""
-    src = _remote_path(src, "the source collection")
-    return await _run(lambda ctx: Download(ctx, src, Path(dest)), options or TransferOptions(),
-                      stats, progress, environment, environ)
+                   environ: Mapping[str, str] | None = None,
+                   files: Iterable[str] | None = None, dirs: Iterable[str] = ()) -> Stats:
+    """Download the contents of collection (or object) ``src`` into local folder ``dest``.
+
+    ``files``: only these relative paths (looked up per collection, not by a full listing);
+    ``dirs``: local folders to create besides (empty collections), as ``upload`` has them.
+    """
+    src = remote_path(src, "the source collection")
+    listed = None if files is None else list(files)
+    return await _run(lambda ctx: Download(ctx, src, Path(dest), files=listed, dirs=dirs),
+                      options or TransferOptions(), stats, progress, environment, environ)
 
 
 async def sync(src: str, dest: str, options: TransferOptions | None = None, *,

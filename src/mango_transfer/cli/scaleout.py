@@ -1,0 +1,110 @@
+"""``--celery`` on upload/download/sync, and ``mango-transfer worker``: thin click layers over
+``mango_transfer.scaleout`` (imported only when used, so the default path needs no Celery)."""
+
+from __future__ import annotations
+
+import socket
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import click
+
+from mango_transfer.engine.options import MIB, parse_size
+
+__all__ = ["celery_options", "scaled", "worker"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+_DEFAULT_LEASE = 120.0  # mirrors scaleout.app.DEFAULT_LEASE without importing Celery
+
+
+def _size(value: Any) -> int:
+    return value if isinstance(value, int) else parse_size(str(value))
+
+
+def celery_options(func: F) -> F:
+    """The scale-out flags, grouped after the transfer options."""
+    for decorator in reversed([
+        click.option("--celery", "celery_broker", metavar="URL", envvar="MANGO_CELERY",
+                     show_envvar=True, default=None,
+                     help="Spread the run over Celery workers (mango-transfer worker) through "
+                          "this Redis broker, e.g. redis://host:6379/0; this process coordinates."),
+        click.option("--run-id", metavar="ID", default=None,
+                     help="[--celery] Name of the run; the same id continues an interrupted run "
+                          "(default: derived from the command)."),
+        click.option("--batch-files", type=int, default=200, show_default=True,
+                     help="[--celery] Most files per task."),
+        click.option("--batch-bytes", default=str(512 * MIB), show_default="512M", metavar="SIZE",
+                     help="[--celery] Most bytes per task of small files (a file above "
+                          "--chunk-threshold is a task of its own)."),
+        click.option("--lease", type=float, default=_DEFAULT_LEASE, show_default=True,
+                     metavar="SECONDS",
+                     help="[--celery] A lost worker's task is taken over after about this long."),
+    ]):
+        func = decorator(func)
+    return func
+
+
+def scaled(direction: str, src: str, dest: str,
+           params: dict[str, Any]) -> Callable[[Any, Any, Any], Awaitable[Any]] | None:
+    """The coordinator's start function when ``--celery`` was given, else None."""
+    broker = params.get("celery_broker")
+    if not broker:
+        return None
+    quiet = bool(params.get("quiet"))
+
+    def notice(text: str) -> None:
+        if not quiet:
+            click.echo(f"mango-transfer: {text}", err=True)
+
+    async def start(options: Any, stats: Any, bar: Any) -> Any:
+        # Built here, inside the CLI's error handling: a bad value is a one-line error.
+        from mango_transfer.scaleout.coordinator import ScaleOut, coordinate
+
+        scale = ScaleOut(broker=broker, run_id=params.get("run_id"),
+                         batch_files=params["batch_files"],
+                         batch_bytes=_size(params["batch_bytes"]), lease=params["lease"])
+        return await coordinate(direction, src, dest, options, scale, stats=stats, progress=bar,
+                                notice=notice)
+
+    return start
+
+
+@click.command()
+@click.option("--celery", "broker", metavar="URL", envvar="MANGO_CELERY", show_envvar=True,
+              required=True, help="The Redis broker the coordinator uses, e.g. redis://host:6379/0.")
+@click.option("--concurrency", "-c", type=int, default=2, show_default=True,
+              help="Batches this worker moves at once (each with the run's --threads).")
+@click.option("--name", "-n", default=None,
+              help="Node name, unique per worker (default: mango@HOSTNAME).")
+@click.option("--lease", type=float, default=_DEFAULT_LEASE, show_default=True, metavar="SECONDS",
+              help="Keep equal to the coordinators' --lease.")
+@click.option("--loglevel", default="INFO", show_default=True,
+              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
+def worker(broker: str, concurrency: int, name: str | None, lease: float, loglevel: str) -> None:
+    """Run transfer batches sent by a coordinator (upload/download/sync --celery URL).
+
+    Needs the same local paths as the coordinator (a shared filesystem) and its own iRODS
+    environment (IRODS_ENVIRONMENT_FILE, .irodsA): no credential travels through the broker.
+    For a large upload to resume on another host, run the coordinator with --state-dir on
+    storage every worker sees.
+    """
+    from mango_transfer.errors import MangoError
+    from mango_transfer.scaleout.app import require_celery
+
+    try:
+        require_celery()
+        from mango_transfer.scaleout.records import connect
+        from mango_transfer.scaleout.worker import check_irods, start_worker
+
+        if concurrency < 1:
+            raise click.BadParameter("must be at least 1", param_hint="--concurrency")
+        connect(broker).close()
+        identity = check_irods()
+    except MangoError as exc:
+        click.echo(f"mango-transfer: {exc.user_message()}", err=True)
+        sys.exit(2)
+    node = name or f"mango@{socket.gethostname()}"
+    click.echo(f"mango-transfer: worker {node} for {identity}, {concurrency} batch(es) at once",
+               err=True)
+    start_worker(broker, concurrency=concurrency, name=node, lease=lease, loglevel=loglevel.upper())

@@ -1,0 +1,243 @@
+"""The coordinator: walk the source as a local run does, send batches, gather the outcomes.
+
+The walk is the engine's own (``Upload``/``Download.source()``: local ``scandir`` or one paged
+GenQuery), streamed into a :class:`~mango_transfer.scaleout.batches.Batcher`; at most
+``max_pending`` batches are in flight, so memory stays bounded however large the tree. Outcomes
+are read back from Redis (one ``MGET`` per poll for all pending batches) into the same
+:class:`Stats` a local run fills, so the CLI prints the same summary and writes the same JSON
+report.
+
+**Restart.** The run id names everything the run keeps in Redis. A coordinator started again
+with the same id (by default: the same command, see :func:`default_run_id`) walks again, forms
+the same batches, and for each one either takes the stored outcome, waits for the task already
+queued, or sends it; nothing finished is sent twice. A completed run clears its records, so the
+next nightly run of the same command starts afresh.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import posixpath
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from mango_transfer.engine import run as engine
+from mango_transfer.engine.options import MIB, TransferOptions
+from mango_transfer.engine.stats import FileResult, Stats, Status
+from mango_transfer.errors import UsageError
+from mango_transfer.localfs.walk import DirInfo, WalkError
+from mango_transfer.scaleout.app import DEFAULT_LEASE, QUEUE, TASK_NAME, make_app
+from mango_transfer.scaleout.batches import Batch, Batcher, batch_key
+from mango_transfer.scaleout.payload import BatchPayload
+from mango_transfer.scaleout.records import RunRecords, connect
+
+__all__ = ["ScaleOut", "coordinate", "default_run_id"]
+
+_POLL = 0.2  # seconds between outcome polls
+
+
+@dataclass(frozen=True)
+class ScaleOut:
+    """How to spread one run: the broker, the run id and the batch sizes."""
+
+    broker: str
+    run_id: str | None = None
+    batch_files: int = 200
+    batch_bytes: int = 512 * MIB
+    lease: float = DEFAULT_LEASE
+    max_pending: int = 256
+
+    def __post_init__(self) -> None:
+        if self.batch_files < 1 or self.batch_bytes < 1:
+            raise UsageError("--batch-files and --batch-bytes must be at least 1")
+        if self.lease < 5:
+            raise UsageError(f"--lease must be at least 5 seconds, got {self.lease:g}")
+
+
+def default_run_id(direction: str, src: str, dest: str) -> str:
+    """The same command (direction, source, destination) gets the same id, so running it
+    again after an interruption continues the run."""
+    text = "\0".join((direction, src, dest))
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+
+
+async def coordinate(direction: str, src: str, dest: str, options: TransferOptions,
+                     scale: ScaleOut, *, stats: Stats | None = None,
+                     progress: engine.Progress | None = None,
+                     environ: Mapping[str, str] | None = None,
+                     notice: Callable[[str], None] | None = None) -> Stats:
+    """Run ``upload``/``download``/``sync`` of ``src`` → ``dest`` on the Celery workers."""
+    if options.delete:
+        raise UsageError("--delete cannot be combined with --celery",
+                         hint="migrate with --celery, then run the same sync with --delete "
+                              "without --celery")
+    stats = stats if stats is not None else Stats()
+    app = make_app(scale.broker, scale.lease)
+    client = await anyio.to_thread.run_sync(connect, scale.broker)
+    walk_options = dataclasses.replace(options, threads=1, chunk_connections=1)
+    try:
+        async with engine.run_context(walk_options, stats, environ=environ) as ctx:
+            direction = _direction(direction, src, dest, ctx.pool.env.zone)
+            if direction == "upload":
+                src = await anyio.to_thread.run_sync(os.path.abspath, src)
+                dest = engine.remote_path(dest, "the destination")
+                walker: Any = engine.Upload(ctx, Path(src), dest)
+            else:
+                src = engine.remote_path(src, "the source")
+                dest = await anyio.to_thread.run_sync(os.path.abspath, dest)
+                walker = engine.Download(ctx, src, Path(dest))
+            await walker.setup()
+            run_id = scale.run_id or default_run_id(direction, src, dest)
+            if notice is not None:
+                notice(f"run {run_id}: {direction} {src} → {dest} on the workers of "
+                       f"{_redacted(scale.broker)}")
+                if not await anyio.to_thread.run_sync(_any_worker, app):
+                    notice("no Celery worker answered yet; the batches wait in the queue until "
+                           f"one starts (mango-transfer worker --celery {_redacted(scale.broker)})")
+            records = RunRecords(client, run_id)
+            follower = _Follower(app, records, stats, scale, options,
+                                 (run_id, direction, src, dest))
+            await follower.run(walker, progress)
+            await walker.finish()  # --acl, once for the whole tree
+            await anyio.to_thread.run_sync(records.clear)
+    finally:
+        stats.finish()
+        if progress is not None:
+            progress(stats.snapshot())
+        client.close()
+    return stats
+
+
+def _direction(direction: str, src: str, dest: str, zone: str) -> str:
+    if direction != "sync":
+        return direction
+    src_remote, dest_remote = engine.is_remote(src, zone), engine.is_remote(dest, zone)
+    if src_remote == dest_remote:
+        raise UsageError("sync needs exactly one iRODS side",
+                         hint=f"write the iRODS side as {engine.REMOTE_PREFIX}/ZONE/... or /ZONE/...")
+    return "download" if src_remote else "upload"
+
+
+def _any_worker(app: Any) -> bool:
+    try:
+        return bool(app.control.ping(timeout=1.0))
+    except Exception:  # noqa: BLE001 - only decides whether to print a hint
+        return False
+
+
+def _redacted(url: str) -> str:
+    """The broker URL without a password (redis://:secret@host → redis://***@host)."""
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest:
+        rest = "***@" + rest.split("@", 1)[1]
+    return f"{scheme}{sep}{rest}"
+
+
+class _Follower:
+    """Sends batches (at most ``max_pending`` in flight) and turns outcomes into results."""
+
+    def __init__(self, app: Any, records: RunRecords, stats: Stats, scale: ScaleOut,
+                 options: TransferOptions, route: tuple[str, str, str, str]) -> None:
+        self.app, self.records, self.stats, self.scale = app, records, stats, scale
+        self.run_id, self.direction, self.src, self.dest = route
+        self.options = BatchPayload.options_to_json(options)
+        self.alone_from = options.chunk_threshold
+        self.pending: dict[str, Batch] = {}
+        self.live_bytes = 0
+        self._absorbed = anyio.Event()  # set (and replaced) whenever outcomes arrived
+
+    async def run(self, walker: Any, progress: engine.Progress | None) -> None:
+        async with anyio.create_task_group() as group:
+            group.start_soon(self._follow)
+            if progress is not None:
+                group.start_soon(self._tick, progress)
+            await self._walk(walker)
+            await self._until(lambda: not self.pending)
+            group.cancel_scope.cancel()
+
+    async def _until(self, condition: Callable[[], bool]) -> None:
+        """Wait until ``condition()``; it can only change when outcomes are absorbed."""
+        while not condition():
+            await self._absorbed.wait()
+
+    async def _walk(self, walker: Any) -> None:
+        batcher = Batcher(self.scale.batch_files, self.scale.batch_bytes, self.alone_from)
+        async for entry in walker.source():
+            if isinstance(entry, WalkError):
+                self.stats.add_result(FileResult(entry.path, Status.FAILED,
+                                                 entry.error.user_message(), "error"))
+                continue
+            if walker.single:  # one file or object: moved whole, by path
+                await self._submit(Batch(size=entry.size), whole=True)
+                continue
+            produced = (batcher.add_dir(entry.path) if isinstance(entry, DirInfo)
+                        else batcher.add_file(entry))
+            for batch in produced:
+                await self._submit(batch)
+        for batch in batcher.finish():
+            await self._submit(batch)
+
+    async def _submit(self, batch: Batch, *, whole: bool = False) -> None:
+        await self._until(lambda: len(self.pending) < self.scale.max_pending)
+        key = batch_key(self.direction, self.src, self.dest, batch)
+        payload = BatchPayload(
+            run=self.run_id, batch=key, direction=self.direction, src=self.src, dest=self.dest,
+            options=self.options, files=None if whole else batch.files,
+            dirs=batch.dirs, lease=self.scale.lease)
+        self.pending[key] = batch
+        await anyio.to_thread.run_sync(self._send_unless_known, payload)
+
+    def _send_unless_known(self, payload: BatchPayload) -> None:
+        """Send, then mark sent: a crash in between only sends it twice (harmless)."""
+        if self.records.has_outcome(payload.batch) or self.records.was_sent(payload.batch):
+            return
+        self.app.send_task(TASK_NAME, args=[payload.to_json()], queue=QUEUE,
+                           task_id=f"{payload.run}-{payload.batch}")
+        self.records.mark_sent(payload.batch)
+
+    async def _follow(self) -> None:
+        while True:
+            keys = list(self.pending)
+            outcomes = await anyio.to_thread.run_sync(self._outcomes, keys)
+            absorbed = False
+            for key, outcome in zip(keys, outcomes, strict=True):
+                if outcome is not None:
+                    self._absorb(self.pending.pop(key), outcome)
+                    absorbed = True
+            if absorbed:
+                self._absorbed.set()
+                self._absorbed = anyio.Event()
+            await anyio.sleep(_POLL)
+
+    def _outcomes(self, keys: list[str]) -> list[dict[str, Any] | None]:
+        found: list[dict[str, Any] | None] = []
+        for start in range(0, len(keys), 1000):
+            found.extend(self.records.outcomes(keys[start:start + 1000]))
+        self.live_bytes = self.records.live_bytes()
+        return found
+
+    def _absorb(self, batch: Batch, outcome: dict[str, Any]) -> None:
+        self.stats.add_bytes(int(outcome.get("bytes", 0)))
+        self.stats.count("retries", int(outcome.get("retries", 0)))
+        reported = set()
+        for path, status, reason, action, size in outcome.get("results", []):
+            reported.add(path)
+            self.stats.add_result(FileResult(path, Status(status), reason, action, size))
+        error = outcome.get("error")
+        if error:
+            names = batch.files or [posixpath.basename(self.src)]
+            for path in names:
+                if path not in reported:
+                    self.stats.add_result(FileResult(path, Status.FAILED, error, "error"))
+
+    async def _tick(self, progress: engine.Progress) -> None:
+        while True:
+            snap = self.stats.snapshot()
+            progress(dataclasses.replace(snap, bytes=max(snap.bytes, self.live_bytes)))
+            await anyio.sleep(0.25)

@@ -1,0 +1,89 @@
+"""What a run keeps in Redis besides the Celery queue: which batches were sent, their outcomes,
+the live byte count and the per-batch leases. All keys of run ``R`` start with
+``mango-transfer:run:R:`` and are removed when the run completes.
+
+Why not Celery's result backend: a batch may run twice (redelivery after a lost worker), and
+Celery would let the second run overwrite the first outcome (a repeat reports its files as
+skipped). Here the first outcome stored wins (``SET NX``), so the report says what happened.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import redis
+from redis.lock import Lock
+
+from mango_transfer.errors import UsageError
+
+__all__ = ["RunRecords", "connect"]
+
+RESULT_TTL = 14 * 24 * 3600  # a coordinator stopped for longer starts over (harmless: skips)
+
+
+def connect(url: str) -> redis.Redis:
+    """A client for the broker URL, checked with a PING so a typo fails at once, clearly."""
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=30,
+                                      health_check_interval=30)
+        client.ping()
+    except ValueError as exc:
+        raise UsageError(f"invalid Celery broker URL: {exc}", path=url,
+                          hint="use redis://HOST:PORT/DB") from None
+    except redis.RedisError as exc:
+        raise UsageError(f"cannot reach the Celery broker: {exc}", path=url,
+                          hint="check that redis-server runs there and the URL is right") from None
+    return client
+
+
+class RunRecords:
+    def __init__(self, client: redis.Redis, run_id: str) -> None:
+        self.client = client
+        self.prefix = f"mango-transfer:run:{run_id}:"
+
+    def _key(self, name: str) -> str:
+        return self.prefix + name
+
+    def mark_sent(self, batch: str) -> bool:
+        """True when this batch was not sent before in this run (then send it)."""
+        return bool(self.client.hsetnx(self._key("sent"), batch, 1))
+
+    def was_sent(self, batch: str) -> bool:
+        return bool(self.client.hexists(self._key("sent"), batch))
+
+    def store_outcome(self, batch: str, outcome: dict[str, Any]) -> bool:
+        """Keep the first outcome of a batch; False when one was already there."""
+        return bool(self.client.set(self._key(f"outcome:{batch}"), json.dumps(outcome),
+                                    nx=True, ex=RESULT_TTL))
+
+    def has_outcome(self, batch: str) -> bool:
+        return bool(self.client.exists(self._key(f"outcome:{batch}")))
+
+    def outcomes(self, batches: Sequence[str]) -> list[dict[str, Any] | None]:
+        """The stored outcomes of ``batches`` (None: not finished), one round trip."""
+        if not batches:
+            return []
+        raw = self.client.mget([self._key(f"outcome:{batch}") for batch in batches])
+        return [None if value is None else json.loads(value) for value in raw]
+
+    def add_bytes(self, count: int) -> None:
+        if count:
+            self.client.incrby(self._key("bytes"), count)
+
+    def live_bytes(self) -> int:
+        value = self.client.get(self._key("bytes"))
+        return int(value) if value is not None else 0
+
+    def lease(self, batch: str, seconds: float) -> Lock:
+        """The lock a worker holds while it moves ``batch``; it lapses ``seconds`` after the
+        holder stops renewing it (killed), so the redelivered task can take over."""
+        return self.client.lock(self._key(f"lease:{batch}"), timeout=seconds, blocking=False,
+                                thread_local=False)
+
+    def clear(self) -> None:
+        """Forget the run (after it completed): the same command later starts afresh."""
+        keys = list(self.client.scan_iter(match=self.prefix + "*", count=1000))
+        for start in range(0, len(keys), 1000):
+            self.client.delete(*keys[start:start + 1000])

@@ -1,0 +1,57 @@
+"""Explicit lists for both directions (what a scale-out batch is): only the named files move,
+looked up without listing the whole tree; ``dirs`` mirrors empty folders; a vanished object
+fails by name."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anyio
+from irods.session import iRODSSession
+
+from mango_transfer.engine import run as engine
+from mango_transfer.engine.stats import Status
+
+from .conftest import options
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+def test_download_of_listed_objects_only(
+    tmp_path: Path, remote_dir: str, session: iRODSSession, environ: dict[str, str],
+) -> None:
+    for name in ("a/one.json", "a/two.json", "b/c/three.tsv", "b/unlisted.tsv"):
+        _write(tmp_path / "src" / name, name.encode() * 100)
+    anyio.run(lambda: engine.upload(tmp_path / "src", remote_dir, options(), environ=environ))
+    listed = ["b/c/three.tsv", "a/one.json", "a/gone.json"]
+    stats = anyio.run(lambda: engine.download(remote_dir, tmp_path / "back", options(),
+                                              environ=environ, files=listed, dirs=["empty/x"]))
+    by_path = {r.path: r for r in stats.results}
+    assert by_path["a/one.json"].status is Status.TRANSFERRED
+    assert by_path["b/c/three.tsv"].status is Status.TRANSFERRED
+    assert by_path["a/gone.json"].status is Status.FAILED
+    assert "no longer exists" in by_path["a/gone.json"].reason
+    assert sorted(p.relative_to(tmp_path / "back").as_posix()
+                  for p in (tmp_path / "back").rglob("*") if p.is_file()) == ["a/one.json",
+                                                                                "b/c/three.tsv"]
+    assert (tmp_path / "back" / "b" / "c" / "three.tsv").read_bytes() == b"b/c/three.tsv" * 100
+    assert (tmp_path / "back" / "empty" / "x").is_dir()
+    again = anyio.run(lambda: engine.download(remote_dir, tmp_path / "back", options(),
+                                              environ=environ, files=listed[:2]))
+    assert {r.status for r in again.results} == {Status.SKIPPED}
+
+
+def test_upload_of_listed_files_creates_the_listed_empty_folders(
+    tmp_path: Path, remote_dir: str, session: iRODSSession, environ: dict[str, str],
+) -> None:
+    _write(tmp_path / "src" / "a" / "x.txt", b"x")
+    (tmp_path / "src" / "derivatives" / "empty").mkdir(parents=True)
+    stats = anyio.run(lambda: engine.upload(tmp_path / "src", remote_dir, options(),
+                                            environ=environ, files=["a/x.txt"],
+                                            dirs=["derivatives/empty"]))
+    assert [r.status for r in stats.results] == [Status.TRANSFERRED]
+    assert session.collections.exists(f"{remote_dir}/derivatives/empty")
+    assert session.data_objects.exists(f"{remote_dir}/a/x.txt")

@@ -1,0 +1,191 @@
+"""Scale-out end to end: real redis-server, two real Celery workers, the embedded iRODS server.
+
+Every run is the CLI as a user types it; trees are compared by SHA-256 of every file, and the
+JSON report of a ``--celery`` run must equal a local run's (same files, statuses, reasons,
+counts and bytes; only the order and the seconds differ).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+from mango_transfer.server import EmbeddedServer
+from tests.conftest import open_session
+from tests.scaleout.conftest import LEASE, Workers, environ_for
+
+pytestmark = pytest.mark.slow
+FLAGS = ["--chunk-threshold", "4M", "--retry-backoff", "0.05", "--quiet"]
+
+
+def _tree(root: Path, small: int = 60, large: int = 2) -> None:
+    for index in range(small):
+        path = root / f"sub-{index % 4:02d}" / ("eeg" if index % 2 else "anat") / f"f{index:03d}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(os.urandom(500 + 37 * index))
+    for index in range(large):
+        path = root / "recordings" / f"rec{index}.edf"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(os.urandom((9 << 20) + index))
+    (root / "derivatives" / "empty").mkdir(parents=True)
+
+
+def _digests(root: Path) -> dict[str, str]:
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _cli(environ: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "mango_transfer", *args], env=environ,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _run(environ: dict[str, str], *args: str, timeout: float = 180) -> tuple[int, str]:
+    process = _cli(environ, *args)
+    _, stderr = process.communicate(timeout=timeout)
+    return process.returncode, stderr
+
+
+def _report(path: Path) -> dict[str, Any]:
+    data = json.loads(path.read_text())
+    data["summary"].pop("seconds")
+    data["files"] = sorted((f["path"], f["status"], f["reason"]) for f in data["files"])
+    return dict(data)
+
+
+def _collections(server: EmbeddedServer, path: str) -> set[str]:
+    with open_session(server) as session:
+        found = set()
+        stack = [session.collections.get(path)]
+        while stack:
+            coll = stack.pop()
+            for sub in coll.subcollections:
+                found.add(sub.path[len(path) + 1:])
+                stack.append(sub)
+        return found
+
+
+def test_mixed_tree_moves_byte_identically_and_reports_as_a_local_run(
+        irods_server: EmbeddedServer, workers: Workers, remote_dir: str, tmp_path: Path) -> None:
+    _tree(tmp_path / "src")
+    env = environ_for(irods_server, tmp_path / "state")
+    celery = ["--celery", workers.url, "--batch-files", "8", "--lease", str(LEASE)]
+
+    code, err = _run(env, "upload", str(tmp_path / "src"), f"{remote_dir}/local", *FLAGS,
+                     "--json-report", str(tmp_path / "local-up.json"))
+    assert code == 0, err
+    code, err = _run(env, "upload", str(tmp_path / "src"), f"{remote_dir}/celery", *FLAGS, *celery,
+                     "--json-report", str(tmp_path / "celery-up.json"))
+    assert code == 0, err
+    assert _report(tmp_path / "celery-up.json") == _report(tmp_path / "local-up.json")
+    assert _collections(irods_server, f"{remote_dir}/celery") == _collections(
+        irods_server, f"{remote_dir}/local")
+    assert workers.batches_done("w1") > 0 and workers.batches_done("w2") > 0  # both took work
+
+    code, err = _run(env, "download", f"{remote_dir}/celery", str(tmp_path / "back"), *FLAGS,
+                     *celery, "--json-report", str(tmp_path / "celery-down.json"))
+    assert code == 0, err
+    code, err = _run(env, "download", f"{remote_dir}/local", str(tmp_path / "back-local"), *FLAGS,
+                     "--json-report", str(tmp_path / "local-down.json"))
+    assert code == 0, err
+    assert _digests(tmp_path / "back") == _digests(tmp_path / "src")
+    assert _report(tmp_path / "celery-down.json") == _report(tmp_path / "local-down.json")
+
+    # Nothing changed: a second --celery sync skips everything, as a local one does.
+    code, err = _run(env, "sync", str(tmp_path / "src"), f"irods:{remote_dir}/celery", *FLAGS,
+                     *celery, "--json-report", str(tmp_path / "resync.json"))
+    assert code == 0, err
+    summary = json.loads((tmp_path / "resync.json").read_text())["summary"]
+    assert (summary["transferred"], summary["skipped"], summary["bytes"]) == (0, 62, 0)
+
+
+def test_killing_a_worker_mid_run_still_completes(
+        irods_server: EmbeddedServer, workers: Workers, remote_dir: str, tmp_path: Path) -> None:
+    _tree(tmp_path / "src", small=40, large=3)
+    env = environ_for(irods_server, tmp_path / "state")
+    irods_server.set_faults("delay_ms=8")  # slow enough that w1 is surely mid-batch when killed
+    try:
+        run = _cli(env, "upload", str(tmp_path / "src"), remote_dir, *FLAGS, "--celery",
+                   workers.url, "--batch-files", "5", "--lease", str(LEASE), "--json-report",
+                   str(tmp_path / "up.json"))
+        _wait_for(lambda: "received" in workers.log("w1"), run)
+        time.sleep(0.5)
+        cut_short = _task_ids(workers.log("w1"), "received") - _task_ids(workers.log("w1"),
+                                                                           "succeeded")
+        workers.kill("w1")
+        _, err = run.communicate(timeout=180)
+    finally:
+        irods_server.set_faults("")
+    assert run.returncode == 0, err
+    assert cut_short, "w1 was killed between batches; nothing was redelivered"
+    assert cut_short <= _task_ids(workers.log("w2"), "succeeded")  # w2 finished w1's batches
+    summary = json.loads((tmp_path / "up.json").read_text())["summary"]
+    assert (summary["transferred"], summary["failed"]) == (43, 0)
+    code, err = _run(env, "download", remote_dir, str(tmp_path / "back"), *FLAGS)
+    assert code == 0, err
+    assert _digests(tmp_path / "back") == _digests(tmp_path / "src")
+    with open_session(irods_server) as session:
+        from irods.column import Like
+        from irods.models import Collection, DataObject
+
+        rows = session.query(DataObject.replica_status).filter(
+            Like(Collection.name, f"{remote_dir}%")).get_results()
+        assert {str(row[DataObject.replica_status]) for row in rows} == {"1"}
+
+
+def test_a_restarted_coordinator_continues_without_sending_finished_work_again(
+        irods_server: EmbeddedServer, workers: Workers, redis_url: str, remote_dir: str,
+        tmp_path: Path) -> None:
+    _tree(tmp_path / "src", small=48, large=0)
+    env = environ_for(irods_server, tmp_path / "state")
+    args = ["upload", str(tmp_path / "src"), remote_dir, *FLAGS, "--celery", workers.url,
+            "--batch-files", "4", "--run-id", "nightly-1", "--lease", str(LEASE)]
+    client = redis.Redis.from_url(redis_url)
+    irods_server.set_faults("delay_ms=20")
+    try:
+        first = _cli(env, *args)
+        _wait_for(lambda: len(client.keys("mango-transfer:run:nightly-1:outcome:*")) >= 2, first)
+        first.send_signal(signal.SIGKILL)  # the coordinator dies; its queued batches go on
+        first.wait()
+        finished_before = len(client.keys("mango-transfer:run:nightly-1:outcome:*"))
+    finally:
+        irods_server.set_faults("")
+    code, err = _run(env, *args, "--json-report", str(tmp_path / "second.json"))
+    assert code == 0, err
+    report = json.loads((tmp_path / "second.json").read_text())
+    # Outcomes of batches finished before the restart are taken over as they were (moved by the
+    # first coordinator's tasks), not sent again (a repeat would report them as skipped).
+    assert report["summary"]["failed"] == 0
+    assert report["summary"]["transferred"] >= 4 * finished_before
+    assert report["summary"]["transferred"] + report["summary"]["skipped"] == 48
+    assert len(report["files"]) == 48
+    assert not client.keys("mango-transfer:run:nightly-1:*")  # a completed run is forgotten
+    code, err = _run(env, "download", remote_dir, str(tmp_path / "back"), *FLAGS)
+    assert code == 0, err
+    assert _digests(tmp_path / "back") == _digests(tmp_path / "src")
+
+
+def _task_ids(log: str, event: str) -> set[str]:
+    """Celery's log lines ``Task NAME[ID] received`` / ``... succeeded in ...``."""
+    return set(re.findall(r"Task [\w.]+\[([\w-]+)\] " + event, log))
+
+
+def _wait_for(condition: Any, process: subprocess.Popen[str], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if process.poll() is not None:
+            raise AssertionError(f"the run ended first: {process.communicate()}")
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.05)
