@@ -131,7 +131,10 @@ def test_killing_a_worker_mid_run_still_completes(
     assert cut_short, "w1 was killed between batches; nothing was redelivered"
     assert cut_short <= _task_ids(workers.log("w2"), "succeeded")  # w2 finished w1's batches
     summary = json.loads((tmp_path / "up.json").read_text())["summary"]
-    assert (summary["transferred"], summary["failed"]) == (43, 0)
+    # Files w1 moved before it died count as transferred: it recorded each as it finished.
+    # Only one it finished in the instant before the kill may show as already there (skipped).
+    assert summary["failed"] == 0 and summary["transferred"] + summary["skipped"] == 43
+    assert summary["skipped"] <= 1
     code, err = _run(env, "download", remote_dir, str(tmp_path / "back"), *FLAGS)
     assert code == 0, err
     assert _digests(tmp_path / "back") == _digests(tmp_path / "src")

@@ -892,16 +892,19 @@ async def download(src: str, dest: str | os.PathLike[str],
                    progress: Progress | None = None,
                    environment: IrodsEnvironment | None = None,
                    environ: Mapping[str, str] | None = None,
-                   files: Iterable[str] | None = None, dirs: Iterable[str] = ()) -> Stats:
+                   files: Iterable[str] | None = None, dirs: Iterable[str] = (),
+                   on_result: Callable[[FileResult], None] | None = None) -> Stats:
     """Download the contents of collection (or object) ``src`` into local folder ``dest``.
 
     ``files``: only these relative paths (looked up per collection, not by a full listing);
-    ``dirs``: local folders to create besides (empty collections), as ``upload`` has them.
+    ``dirs``: local folders to create besides (empty collections), as ``upload`` has them;
+    ``on_result`` as for ``upload``.
     """
     src = remote_path(src, "the source collection")
     listed = None if files is None else list(files)
     return await _run(lambda ctx: Download(ctx, src, Path(dest), files=listed, dirs=dirs),
-                      options or TransferOptions(), stats, progress, environment, environ)
+                      options or TransferOptions(), stats, progress, environment, environ,
+                      RunHooks(on_result=on_result))
 
 
 async def sync(src: str, dest: str, options: TransferOptions | None = None, *,

@@ -20,6 +20,7 @@ from mango_transfer.errors import UsageError
 
 __all__ = ["RunRecords", "connect"]
 
+_BYTES_FIELD = "\0bytes"  # cannot clash with a path
 RESULT_TTL = 14 * 24 * 3600  # a coordinator stopped for longer starts over (harmless: skips)
 
 
@@ -71,6 +72,27 @@ class RunRecords:
     def add_bytes(self, count: int) -> None:
         if count:
             self.client.incrby(self._key("bytes"), count)
+
+    def note_progress(self, batch: str, moved: dict[str, list[Any]], count: int) -> None:
+        """While a batch runs: the files it has moved so far and its bytes, so that a repeat
+        after a lost worker reports those files as transferred (not as found already there)."""
+        pipe = self.client.pipeline(transaction=False)
+        key = self._key(f"progress:{batch}")
+        if moved:
+            pipe.hset(key, mapping={path: json.dumps(result) for path, result in moved.items()})
+        if count:
+            pipe.hincrby(key, _BYTES_FIELD, count)
+            pipe.incrby(self._key("bytes"), count)
+        pipe.expire(key, RESULT_TTL)
+        pipe.execute()
+
+    def earlier_progress(self, batch: str) -> tuple[dict[str, list[Any]], int]:
+        """What earlier attempts at ``batch`` moved: ``{path: result}`` and their bytes."""
+        raw: dict[bytes, bytes] = self.client.hgetall(  # type: ignore[assignment]
+            self._key(f"progress:{batch}"))
+        count = int(raw.pop(_BYTES_FIELD.encode(), 0))
+        return {name.decode("utf-8", "surrogateescape"): json.loads(value)
+                for name, value in raw.items()}, count
 
     def live_bytes(self) -> int:
         value = self.client.get(self._key("bytes"))

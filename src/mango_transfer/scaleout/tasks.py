@@ -27,7 +27,7 @@ from redis.exceptions import LockError, RedisError
 from redis.lock import Lock
 
 from mango_transfer.engine import run as engine
-from mango_transfer.engine.stats import Stats, StatsSnapshot
+from mango_transfer.engine.stats import FileResult, Stats, StatsSnapshot, Status
 from mango_transfer.errors import MangoError
 from mango_transfer.scaleout.payload import BatchPayload
 from mango_transfer.scaleout.records import RunRecords
@@ -80,51 +80,69 @@ def run_batch(payload: BatchPayload, records: RunRecords, *, node: str,
 
 def _transfer(payload: BatchPayload, records: RunRecords, node: str,
               environ: Mapping[str, str] | None) -> dict[str, Any]:
+    earlier, earlier_bytes = records.earlier_progress(payload.batch)
     stats = Stats(record_files=True)
-    reporter = _ByteReporter(records)
+    reporter = _Reporter(records, payload.batch)
     options = payload.transfer_options()
     if payload.direction == "upload":
         start = lambda: engine.upload(  # noqa: E731
             payload.src, payload.dest, options, stats=stats, progress=reporter, environ=environ,
-            files=payload.files, dirs=payload.dirs)
+            files=payload.files, dirs=payload.dirs, on_result=reporter.moved)
     else:
         start = lambda: engine.download(  # noqa: E731
             payload.src, Path(payload.dest), options, stats=stats, progress=reporter,
-            environ=environ, files=payload.files, dirs=payload.dirs)
+            environ=environ, files=payload.files, dirs=payload.dirs, on_result=reporter.moved)
     try:
         anyio.run(start)
     except MangoError as exc:
         raise BatchError(exc) from None
     snap = stats.snapshot()
     reporter.flush(snap)
-    return {
-        "node": node,
-        "bytes": snap.bytes,
-        "retries": snap.retries,
-        "results": [[r.path, r.status.value, r.reason, r.action, r.size] for r in stats.results],
-    }
+    results = [_row(result) for result in stats.results]
+    # A file an earlier, lost attempt moved is "already there" now; it was moved by this run.
+    results = [earlier.get(row[0], row) if row[1] == Status.SKIPPED.value else row
+               for row in results]
+    return {"node": node, "bytes": snap.bytes + earlier_bytes, "retries": snap.retries,
+            "results": results}
 
 
-class _ByteReporter:
-    """The engine's progress callback: adds the bytes moved to the run's live counter, at most
-    every ``_REPORT_EVERY`` seconds (one INCRBY), so the coordinator's bar moves."""
+def _row(result: FileResult) -> list[Any]:
+    return [result.path, result.status.value, result.reason, result.action, result.size]
 
-    def __init__(self, records: RunRecords) -> None:
+
+class _Reporter:
+    """The engine's progress and result callbacks (on its event loop). A moved file is
+    written at once (one pipelined round trip, small beside a file's own iRODS requests), so a
+    repeat after a lost worker knows what it moved up to its last moments; the byte count for
+    the coordinator's bar goes with it, or every ``_REPORT_EVERY`` seconds."""
+
+    def __init__(self, records: RunRecords, batch: str) -> None:
         self.records = records
+        self.batch = batch
         self.sent = 0
         self.last = 0.0
+        self.pending: dict[str, list[Any]] = {}
+        self.latest: StatsSnapshot | None = None
+
+    def moved(self, result: FileResult) -> None:
+        if result.status is Status.TRANSFERRED:
+            self.pending[result.path] = _row(result)
+            self.flush(self.latest)
 
     def __call__(self, snap: StatsSnapshot) -> None:
+        self.latest = snap
         if time.monotonic() - self.last >= _REPORT_EVERY:
             self.flush(snap)
 
-    def flush(self, snap: StatsSnapshot) -> None:
+    def flush(self, snap: StatsSnapshot | None) -> None:
         self.last = time.monotonic()
-        delta, self.sent = snap.bytes - self.sent, snap.bytes
+        total = snap.bytes if snap is not None else self.sent
+        delta, moved = total - self.sent, self.pending
         try:
-            self.records.add_bytes(delta)
-        except RedisError:  # the bar is a nicety; the outcome carries the exact count
-            self.sent -= delta
+            self.records.note_progress(self.batch, moved, delta)
+        except RedisError:  # a nicety for the bar and for a repeat; the outcome is exact
+            return
+        self.sent, self.pending = total, {}
 
 
 @contextmanager
