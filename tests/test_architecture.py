@@ -35,3 +35,25 @@ def test_engine_has_no_user_interface() -> None:
     offenders = [(p.name, m) for p, m in _imports(PACKAGE / "engine")
                  if m.split(".")[0] in ("click", "tqdm") or m.startswith("mango_transfer.cli")]
     assert offenders == []
+
+
+def test_celery_stays_optional() -> None:
+    """Only ``scaleout/`` imports Celery or Redis, and the engine knows nothing of scale-out:
+    the single-machine path needs neither the extra nor a broker."""
+    outside = [(p.name, m) for p, m in _imports(PACKAGE)
+               if m.split(".")[0] in ("celery", "redis", "kombu")
+               and "scaleout" not in p.relative_to(PACKAGE).parts]
+    assert outside == []
+    engine = [(p.name, m) for p, m in _imports(PACKAGE / "engine")
+              if m.startswith("mango_transfer.scaleout")]
+    assert engine == []
+
+
+def test_the_cli_starts_without_loading_celery() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, mango_transfer.cli.main; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('celery', 'redis', 'kombu')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -77,3 +77,13 @@ def test_a_worker_with_an_unreachable_broker_says_so(irods_server: EmbeddedServe
     url = f"redis://127.0.0.1:{_free_port()}/0"
     result = _run(environ_for(irods_server, tmp_path), "worker", "--celery", url)
     _one_line_error(result, url)
+
+
+def test_the_broker_password_is_never_shown(irods_server: EmbeddedServer, remote_dir: str,
+                                            source: Path, tmp_path: Path) -> None:
+    url = f"redis://:s3cret-pw@127.0.0.1:{_free_port()}/0"
+    env = environ_for(irods_server, tmp_path)
+    for args in (["upload", str(source), remote_dir, "--celery", url], ["worker", "--celery", url]):
+        result = _run(env, *args)
+        _one_line_error(result, "***@127.0.0.1")
+        assert "s3cret" not in result.stderr + result.stdout

@@ -192,3 +192,28 @@ def _wait_for(condition: Any, process: subprocess.Popen[str], timeout: float = 6
         if time.monotonic() > deadline:
             raise AssertionError("timed out")
         time.sleep(0.05)
+
+
+def test_lost_messages_are_sent_again(irods_server: EmbeddedServer, redis_url: str,
+                                      remote_dir: str, tmp_path: Path) -> None:
+    """The broker loses the queue (restarted without persistence) before any worker ran: the
+    coordinator notices that nothing progresses and nobody works on its batches, and re-sends."""
+    _tree(tmp_path / "src", small=12, large=0)
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    env = environ_for(irods_server, tmp_path / "state")
+    run = _cli(env, "upload", str(tmp_path / "src"), remote_dir, "--celery", redis_url,
+               "--batch-files", "4", "--lease", "5", "--json-report", str(tmp_path / "up.json"))
+    _wait_for(lambda: client.llen("mango-transfer") >= 3, run)
+    time.sleep(0.5)  # every batch sent
+    client.delete("mango-transfer")  # the queued messages are gone
+    pool = Workers(redis_url, env, tmp_path)
+    try:
+        pool.start("w1")
+        _, err = run.communicate(timeout=120)
+    finally:
+        pool.stop_all()
+    assert run.returncode == 0, err
+    assert re.search(r"none is being worked on; sending \d+ again", err), err
+    summary = json.loads((tmp_path / "up.json").read_text())["summary"]
+    assert (summary["transferred"], summary["failed"]) == (12, 0)

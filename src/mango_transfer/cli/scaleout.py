@@ -54,8 +54,7 @@ def scaled(direction: str, src: str, dest: str,
     quiet = bool(params.get("quiet"))
 
     def notice(text: str) -> None:
-        if not quiet:
-            click.echo(f"mango-transfer: {text}", err=True)
+        click.echo(f"mango-transfer: {text}", err=True)
 
     async def start(options: Any, stats: Any, bar: Any) -> Any:
         # Built here, inside the CLI's error handling: a bad value is a one-line error.
@@ -65,7 +64,7 @@ def scaled(direction: str, src: str, dest: str,
                          batch_files=params["batch_files"],
                          batch_bytes=_size(params["batch_bytes"]), lease=params["lease"])
         return await coordinate(direction, src, dest, options, scale, stats=stats, progress=bar,
-                                notice=notice)
+                                notice=None if quiet else notice)
 
     return start
 

@@ -20,6 +20,7 @@ import dataclasses
 import hashlib
 import os
 import posixpath
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,11 +36,12 @@ from mango_transfer.localfs.walk import DirInfo, WalkError
 from mango_transfer.scaleout.app import DEFAULT_LEASE, QUEUE, TASK_NAME, make_app
 from mango_transfer.scaleout.batches import Batch, Batcher, batch_key
 from mango_transfer.scaleout.payload import BatchPayload
-from mango_transfer.scaleout.records import RunRecords, connect
+from mango_transfer.scaleout.records import RunRecords, connect, redacted
 
 __all__ = ["ScaleOut", "coordinate", "default_run_id"]
 
 _POLL = 0.2  # seconds between outcome polls
+_STALL_LEASES = 3  # no outcome and no lease held for this many lease spans: re-send
 
 
 @dataclass(frozen=True)
@@ -96,13 +98,13 @@ async def coordinate(direction: str, src: str, dest: str, options: TransferOptio
             run_id = scale.run_id or default_run_id(direction, src, dest)
             if notice is not None:
                 notice(f"run {run_id}: {direction} {src} → {dest} on the workers of "
-                       f"{_redacted(scale.broker)}")
+                       f"{redacted(scale.broker)}")
                 if not await anyio.to_thread.run_sync(_any_worker, app):
                     notice("no Celery worker answered yet; the batches wait in the queue until "
-                           f"one starts (mango-transfer worker --celery {_redacted(scale.broker)})")
+                           f"one starts (mango-transfer worker --celery {redacted(scale.broker)})")
             records = RunRecords(client, run_id)
             follower = _Follower(app, records, stats, scale, options,
-                                 (run_id, direction, src, dest))
+                                 (run_id, direction, src, dest), notice)
             await follower.run(walker, progress)
             await walker.finish()  # --acl, once for the whole tree
             await anyio.to_thread.run_sync(records.clear)
@@ -126,25 +128,21 @@ def _direction(direction: str, src: str, dest: str, zone: str) -> str:
 
 def _any_worker(app: Any) -> bool:
     try:
-        return bool(app.control.ping(timeout=1.0))
+        return bool(app.control.ping(timeout=1.0, limit=1))  # the first answer suffices
     except Exception:  # noqa: BLE001 - only decides whether to print a hint
         return False
-
-
-def _redacted(url: str) -> str:
-    """The broker URL without a password (redis://:secret@host → redis://***@host)."""
-    scheme, sep, rest = url.partition("://")
-    if "@" in rest:
-        rest = "***@" + rest.split("@", 1)[1]
-    return f"{scheme}{sep}{rest}"
 
 
 class _Follower:
     """Sends batches (at most ``max_pending`` in flight) and turns outcomes into results."""
 
     def __init__(self, app: Any, records: RunRecords, stats: Stats, scale: ScaleOut,
-                 options: TransferOptions, route: tuple[str, str, str, str]) -> None:
+                 options: TransferOptions, route: tuple[str, str, str, str],
+                 notice: Callable[[str], None] | None = None) -> None:
         self.app, self.records, self.stats, self.scale = app, records, stats, scale
+        self.notice = notice or (lambda text: None)
+        self.payloads: dict[str, BatchPayload] = {}
+        self.last_change = time.monotonic()
         self.run_id, self.direction, self.src, self.dest = route
         self.options = BatchPayload.options_to_json(options)
         self.alone_from = options.chunk_threshold
@@ -191,6 +189,8 @@ class _Follower:
             options=self.options, files=None if whole else batch.files,
             dirs=batch.dirs, lease=self.scale.lease)
         self.pending[key] = batch
+        self.payloads[key] = payload
+        self.last_change = time.monotonic()
         await anyio.to_thread.run_sync(self._send_unless_known, payload)
 
     def _send_unless_known(self, payload: BatchPayload) -> None:
@@ -208,12 +208,35 @@ class _Follower:
             absorbed = False
             for key, outcome in zip(keys, outcomes, strict=True):
                 if outcome is not None:
+                    self.payloads.pop(key, None)
                     self._absorb(self.pending.pop(key), outcome)
                     absorbed = True
             if absorbed:
+                self.last_change = time.monotonic()
                 self._absorbed.set()
                 self._absorbed = anyio.Event()
+            elif self.pending and time.monotonic() - self.last_change > _STALL_LEASES * self.scale.lease:
+                await anyio.to_thread.run_sync(self._resend_stalled)
+                self.last_change = time.monotonic()
             await anyio.sleep(_POLL)
+
+    def _resend_stalled(self) -> None:
+        """Nothing finished for a long time and no worker holds any of our batches: their
+        messages may be lost (a broker restarted without persistence). Send them again; a
+        batch that was merely waiting in the queue then runs once and its copy is a no-op."""
+        if not _any_worker(self.app):
+            self.notice("no Celery worker answers; the run waits for one")
+            return
+        keys = list(self.pending)
+        idle = [key for key, held in zip(keys, self.records.leased(keys), strict=True) if not held]
+        if len(idle) < len(keys):
+            return  # a worker is on it (a long batch): nothing is lost
+        self.notice(f"no batch finished in {_STALL_LEASES * self.scale.lease:.0f} s and none is "
+                    f"being worked on; sending {len(idle)} again")
+        for key in idle:
+            payload = self.payloads[key]
+            self.app.send_task(TASK_NAME, args=[payload.to_json()], queue=QUEUE,
+                               task_id=f"{payload.run}-{payload.batch}-{time.time_ns()}")
 
     def _outcomes(self, keys: list[str]) -> list[dict[str, Any] | None]:
         found: list[dict[str, Any] | None] = []

@@ -18,24 +18,34 @@ from redis.lock import Lock
 
 from mango_transfer.errors import UsageError
 
-__all__ = ["RunRecords", "connect"]
+__all__ = ["RunRecords", "connect", "redacted"]
 
 _BYTES_FIELD = "\0bytes"  # cannot clash with a path
 RESULT_TTL = 14 * 24 * 3600  # a coordinator stopped for longer starts over (harmless: skips)
 
 
+def redacted(url: str) -> str:
+    """The broker URL fit for a message or log: ``redis://:secret@host`` → ``redis://***@host``."""
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest:
+        rest = "***@" + rest.rsplit("@", 1)[1]
+    return f"{scheme}{sep}{rest}"
+
+
 def connect(url: str) -> redis.Redis:
     """A client for the broker URL, checked with a PING so a typo fails at once, clearly."""
+    shown = redacted(url)
     try:
         client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=30,
                                       health_check_interval=30)
         client.ping()
     except ValueError as exc:
-        raise UsageError(f"invalid Celery broker URL: {exc}", path=url,
-                          hint="use redis://HOST:PORT/DB") from None
+        raise UsageError(f"invalid Celery broker URL: {str(exc).replace(url, shown)}",
+                         path=shown, hint="use redis://HOST:PORT/DB") from None
     except redis.RedisError as exc:
-        raise UsageError(f"cannot reach the Celery broker: {exc}", path=url,
-                          hint="check that redis-server runs there and the URL is right") from None
+        raise UsageError(f"cannot reach the Celery broker: {str(exc).replace(url, shown)}",
+                         path=shown,
+                         hint="check that redis-server runs there and the URL is right") from None
     return client
 
 
@@ -97,6 +107,13 @@ class RunRecords:
     def live_bytes(self) -> int:
         value = self.client.get(self._key("bytes"))
         return int(value) if value is not None else 0
+
+    def leased(self, batches: Sequence[str]) -> list[bool]:
+        """Which of ``batches`` a worker holds right now (one round trip)."""
+        pipe = self.client.pipeline(transaction=False)
+        for batch in batches:
+            pipe.exists(self._key(f"lease:{batch}"))
+        return [bool(found) for found in pipe.execute()]
 
     def lease(self, batch: str, seconds: float) -> Lock:
         """The lock a worker holds while it moves ``batch``; it lapses ``seconds`` after the
