@@ -217,3 +217,63 @@ def test_lost_messages_are_sent_again(irods_server: EmbeddedServer, redis_url: s
     assert re.search(r"none is being worked on; sending \d+ again", err), err
     summary = json.loads((tmp_path / "up.json").read_text())["summary"]
     assert (summary["transferred"], summary["failed"]) == (12, 0)
+
+
+def _parts_done_by_workers(workers: Workers) -> int:
+    return sum(len(re.findall(r"transfer_part\[[\w:-]+\] succeeded in [\d.]+s: 'done'",
+                              workers.log(name))) for name in ("w1", "w2"))
+
+
+def test_a_very_large_file_is_shared_among_workers_in_parts(
+        irods_server: EmbeddedServer, workers: Workers, remote_dir: str, tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    (src / "rec").mkdir(parents=True)
+    (src / "rec" / "huge.edf").write_bytes(os.urandom((24 << 20) + 12345))
+    (src / "rec" / "side.json").write_bytes(b"{}")
+    env = environ_for(irods_server, tmp_path / "state")
+    split = ["--celery", workers.url, "--lease", str(LEASE), "--split-from", "16M",
+             "--part-size", "4M"]
+    irods_server.set_faults("delay_ms=3")  # parts take long enough for other workers to join
+    try:
+        code, err = _run(env, "upload", str(src), remote_dir, *FLAGS, *split, "--verify",
+                         "--json-report", str(tmp_path / "up.json"))
+        assert code == 0, err
+        assert _parts_done_by_workers(workers) > 0  # not all done by the leader itself
+        parts_up = _parts_done_by_workers(workers)
+        code, err = _run(env, "download", remote_dir, str(tmp_path / "back"), *FLAGS, *split,
+                         "--verify")
+        assert code == 0, err
+        assert _parts_done_by_workers(workers) > parts_up
+    finally:
+        irods_server.set_faults("")
+    assert _digests(tmp_path / "back") == _digests(src)
+    assert not list((tmp_path / "back").rglob("*.partial*"))
+    report = json.loads((tmp_path / "up.json").read_text())
+    assert report["summary"]["transferred"] == 2 and report["summary"]["bytes"] >= 24 << 20
+    with open_session(irods_server) as session:
+        obj = session.data_objects.get(f"{remote_dir}/rec/huge.edf")
+        assert obj.replicas[0].status == "1" and obj.size == (24 << 20) + 12345
+
+
+def test_a_failed_part_fails_only_that_attempt_and_the_retry_resumes(
+        irods_server: EmbeddedServer, workers: Workers, remote_dir: str, tmp_path: Path) -> None:
+    """Writes fail now and then (whoever does them: leader or part worker): a failed part
+    leaves the replica unfinalized, the engine retries the file, the recorded parts resume."""
+    src = tmp_path / "src"
+    (src / "rec").mkdir(parents=True)
+    (src / "rec" / "huge.edf").write_bytes(os.urandom(20 << 20))
+    env = environ_for(irods_server, tmp_path / "state")
+    irods_server.set_faults("delay_ms=2,fail=676:4:-115000,fail=676:9:-115000")
+    try:
+        code, err = _run(env, "upload", str(src), remote_dir, *FLAGS, "--celery", workers.url,
+                         "--lease", str(LEASE), "--split-from", "16M", "--part-size", "4M",
+                         "--retries", "4", "--json-report", str(tmp_path / "up.json"))
+    finally:
+        irods_server.set_faults("")
+    assert code == 0, err
+    assert json.loads((tmp_path / "up.json").read_text())["summary"]["transferred"] == 1
+    code, err = _run(env, "download", remote_dir, str(tmp_path / "back"), *FLAGS)
+    assert code == 0, err
+    assert _digests(tmp_path / "back") == _digests(src)
+    with open_session(irods_server) as session:
+        assert session.data_objects.get(f"{remote_dir}/rec/huge.edf").replicas[0].status == "1"

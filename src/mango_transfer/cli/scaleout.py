@@ -40,6 +40,11 @@ def celery_options(func: F) -> F:
         click.option("--lease", type=float, default=_DEFAULT_LEASE, show_default=True,
                      metavar="SECONDS",
                      help="[--celery] A lost worker's task is taken over after about this long."),
+        click.option("--split-from", default="8G", show_default=True, metavar="SIZE",
+                     help="[--celery] Share a file this large among the workers, in parts of "
+                          "--part-size (0: never)."),
+        click.option("--part-size", default="1G", show_default=True, metavar="SIZE",
+                     help="[--celery] Size of one shared part of a very large file."),
     ]):
         func = decorator(func)
     return func
@@ -62,7 +67,9 @@ def scaled(direction: str, src: str, dest: str,
 
         scale = ScaleOut(broker=broker, run_id=params.get("run_id"),
                          batch_files=params["batch_files"],
-                         batch_bytes=_size(params["batch_bytes"]), lease=params["lease"])
+                         batch_bytes=_size(params["batch_bytes"]), lease=params["lease"],
+                         split_from=_size(params["split_from"]),
+                         part_size=_size(params["part_size"]))
         return await coordinate(direction, src, dest, options, scale, stats=stats, progress=bar,
                                 notice=None if quiet else notice)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
@@ -12,6 +12,7 @@ from irods.session import iRODSSession
 from typing_extensions import TypeVarTuple, Unpack
 
 from mango_transfer.engine.options import TransferOptions
+from mango_transfer.engine.ranges import LocalRanges, RangeMover
 from mango_transfer.engine.stats import Stats
 from mango_transfer.irods.pool import SessionPool
 from mango_transfer.irods.remote import RemoteSide
@@ -29,6 +30,7 @@ class RunContext:
     remote: RemoteSide
     stats: Stats
     state_dir: Path
+    ranges: RangeMover = field(default_factory=LocalRanges)  # a large file's byte ranges
 
     @property
     def limiter(self) -> anyio.CapacityLimiter:

@@ -67,6 +67,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from mango_transfer.engine.context import RunContext
 from mango_transfer.engine.decide import Action, Decision, Reason, Side, decide
 from mango_transfer.engine.options import TransferOptions
+from mango_transfer.engine.ranges import LocalRanges, RangeMover
 from mango_transfer.engine.resume import default_state_dir
 from mango_transfer.engine.stats import FileResult, Stats, StatsSnapshot, Status
 from mango_transfer.engine.transfer import download_file, upload_file
@@ -811,10 +812,11 @@ async def _run(
     environment: IrodsEnvironment | None,
     environ: Mapping[str, str] | None,
     hooks: RunHooks | None = None,
+    ranges: RangeMover | None = None,
 ) -> Stats:
     stats = stats if stats is not None else Stats()
     try:
-        async with run_context(options, stats, environment, environ) as ctx:
+        async with run_context(options, stats, environment, environ, ranges) as ctx:
             with single_errors():
                 assert isinstance(ctx.remote, _RecordingRemote)
                 await _Runner(ctx, make(ctx), hooks, ctx.remote.recorded).run(progress)
@@ -828,7 +830,8 @@ async def _run(
 @asynccontextmanager
 async def run_context(options: TransferOptions, stats: Stats,
                       environment: IrodsEnvironment | None = None,
-                      environ: Mapping[str, str] | None = None) -> AsyncIterator[RunContext]:
+                      environ: Mapping[str, str] | None = None,
+                      ranges: RangeMover | None = None) -> AsyncIterator[RunContext]:
     """What one run shares (session pool, limiter, state folder), closed at the end. Public
     so that a scale-out coordinator can walk a source exactly as a run does."""
     if environment is None:
@@ -839,7 +842,7 @@ async def run_context(options: TransferOptions, stats: Stats,
     state_dir = Path(options.state_dir) if options.state_dir else default_state_dir(environ)
     try:
         yield RunContext(options=options, pool=pool, remote=_RecordingRemote(), stats=stats,
-                         state_dir=state_dir)
+                         state_dir=state_dir, ranges=ranges or LocalRanges())
     finally:
         await pool.aclose()
 
@@ -872,7 +875,7 @@ async def upload(src: str | os.PathLike[str], dest: str, options: TransferOption
                  recursive: bool = True,
                  metadata: Callable[[FileInfo], Sequence[Avu]] | None = None,
                  on_result: Callable[[FileResult], None] | None = None,
-                 empty_dirs: bool = True) -> Stats:
+                 empty_dirs: bool = True, ranges: RangeMover | None = None) -> Stats:
     """Upload the contents of local ``src`` into collection ``dest`` (created if missing).
 
     The keyword hooks (``files`` … ``empty_dirs``) are described in the module docstring;
@@ -884,7 +887,8 @@ async def upload(src: str | os.PathLike[str], dest: str, options: TransferOption
                      lazy_dirs=not empty_dirs)
     return await _run(lambda ctx: Upload(ctx, Path(src), dest, files=listed, dirs=dirs,
                                          prune_dir=prune_dir, recursive=recursive),
-                      options or TransferOptions(), stats, progress, environment, environ, hooks)
+                      options or TransferOptions(), stats, progress, environment, environ, hooks,
+                      ranges)
 
 
 async def download(src: str, dest: str | os.PathLike[str],
@@ -893,7 +897,8 @@ async def download(src: str, dest: str | os.PathLike[str],
                    environment: IrodsEnvironment | None = None,
                    environ: Mapping[str, str] | None = None,
                    files: Iterable[str] | None = None, dirs: Iterable[str] = (),
-                   on_result: Callable[[FileResult], None] | None = None) -> Stats:
+                   on_result: Callable[[FileResult], None] | None = None,
+                   ranges: RangeMover | None = None) -> Stats:
     """Download the contents of collection (or object) ``src`` into local folder ``dest``.
 
     ``files``: only these relative paths (looked up per collection, not by a full listing);
@@ -904,7 +909,7 @@ async def download(src: str, dest: str | os.PathLike[str],
     listed = None if files is None else list(files)
     return await _run(lambda ctx: Download(ctx, src, Path(dest), files=listed, dirs=dirs),
                       options or TransferOptions(), stats, progress, environment, environ,
-                      RunHooks(on_result=on_result))
+                      RunHooks(on_result=on_result), ranges)
 
 
 async def sync(src: str, dest: str, options: TransferOptions | None = None, *,

@@ -35,7 +35,7 @@ from mango_transfer.engine.resume import UploadProgress
 from mango_transfer.errors import DiskFull, TransferFailed, VerificationFailed
 from mango_transfer.fileinfo import FileInfo
 from mango_transfer.groups import single_errors
-from mango_transfer.irods.chunks import BLOCK_SIZE, get_ranges, put_ranges
+from mango_transfer.irods.chunks import BLOCK_SIZE
 from mango_transfer.irods.remote import RemoteSide
 from mango_transfer.localfs.errors import translate_os_errors
 from mango_transfer.localfs.hashing import Sha256, file_checksum
@@ -147,11 +147,10 @@ async def _put_large(ctx: RunContext, local: Path, path: str, src: FileInfo) -> 
         async with anyio.create_task_group() as group:
             if ctx.options.verify:
                 group.start_soon(hash_local)
-            await put_ranges(ctx.pool, ctx.remote, local, path, src.size, missing, fresh=fresh,
-                             connections=ctx.options.chunk_connections,
-                             on_done=progress.record, on_bytes=ctx.stats.add_bytes,
-                             before_close=functools.partial(_check_unchanged, local, src.size,
-                                                            mtime_ns))
+            await ctx.ranges.put(ctx, local, path, src.size, missing, fresh=fresh,
+                                 on_done=progress.record,
+                                 before_close=functools.partial(_check_unchanged, local,
+                                                                src.size, mtime_ns))
     await ctx.remote_call(_check_put_large, ctx.remote, path, src, local_checksum)
     await ctx.call(progress.remove)
 
@@ -228,10 +227,8 @@ async def download_file(ctx: RunContext, path: str, target: Path, src: FileInfo)
     partial = await ctx.call(PartialDownload.open, target, identity)
     missing = partial.state.missing()
     try:
-        await get_ranges(ctx.pool, ctx.remote, path, src.size, missing,
-                         connections=ctx.options.chunk_connections,
-                         open_writer=partial.open_writer, on_done=partial.record,
-                         on_bytes=ctx.stats.add_bytes)
+        await ctx.ranges.get(ctx, path, src.size, missing, partial=partial.partial,
+                             open_writer=partial.open_writer, on_done=partial.record)
     except DiskFull as exc:  # name the local file and the partial kept for the resume
         raise DiskFull(exc.detail, path=target, partial=partial.partial) from exc
     if ctx.options.verify:

@@ -39,7 +39,17 @@ from mango_transfer.irods.pool import SessionPool
 from mango_transfer.irods.remote import RemoteHandle, RemoteSide
 from mango_transfer.localfs.errors import translate_os_errors
 
-__all__ = ["BLOCK_SIZE", "Range", "get_ranges", "put_ranges", "split_ranges"]
+__all__ = [
+    "BLOCK_SIZE",
+    "Range",
+    "copy_down",
+    "copy_up",
+    "get_ranges",
+    "open_primary",
+    "open_secondary",
+    "put_ranges",
+    "split_ranges",
+]
 
 BLOCK_SIZE = 4 * 1024 * 1024
 RECORD_BYTES = 64 * 1024 * 1024  # resume state is written at most this often (bytes) ...
@@ -98,7 +108,7 @@ class _Progress:
         self._since = time.monotonic()
 
 
-def _copy_up(handle: RemoteHandle, local: str, share: list[Range],
+def copy_up(handle: RemoteHandle, local: str, share: list[Range],
              on_done: Callable[[int, int], None], on_bytes: Callable[[int], None]) -> None:
     """Worker thread: local bytes of ``share`` → the remote handle, block by block."""
     with translate_os_errors(local), open(local, "rb") as source:
@@ -119,7 +129,7 @@ def _copy_up(handle: RemoteHandle, local: str, share: list[Range],
             progress.flush()
 
 
-def _copy_down(handle: RemoteHandle, writer_factory: Callable[[], BinaryIO], share: list[Range],
+def copy_down(handle: RemoteHandle, writer_factory: Callable[[], BinaryIO], share: list[Range],
                on_done: Callable[[BinaryIO, int, int], None], on_bytes: Callable[[int], None],
                name: str) -> None:
     """Worker thread: remote bytes of ``share`` → our own handle on the partial file."""
@@ -177,20 +187,20 @@ async def _run_parallel(
     try:
         with single_errors():
             primary = await anyio.to_thread.run_sync(
-                _open_primary, remote, sessions[0], path, mode, size, len(shares), create,
+                open_primary, remote, sessions[0], path, mode, size, len(shares), create,
                 limiter=limiter)
             token, hierarchy = await anyio.to_thread.run_sync(primary.access_info, limiter=limiter)
             handles: list[RemoteHandle] = [primary] + [None] * (len(shares) - 1)  # type: ignore[list-item]
 
-            async def open_secondary(index: int) -> None:
+            async def join(index: int) -> None:
                 secondary_mode = "a" if mode in ("w", "r+") else "r"
                 handles[index] = await anyio.to_thread.run_sync(
-                    _open_secondary, remote, sessions[index], path, secondary_mode, size,
+                    open_secondary, remote, sessions[index], path, secondary_mode, size,
                     len(shares), token, hierarchy, limiter=limiter)
 
             async with anyio.create_task_group() as group:
                 for index in range(1, len(shares)):
-                    group.start_soon(open_secondary, index)
+                    group.start_soon(join, index)
             async with anyio.create_task_group() as group:
                 for handle, share in zip(handles, shares, strict=True):
                     group.start_soon(_run_in_thread, work, handle, share, limiter)
@@ -228,13 +238,13 @@ async def _run_in_thread(work: Callable[[RemoteHandle, list[Range]], None], hand
     await anyio.to_thread.run_sync(work, handle, share, limiter=limiter)
 
 
-def _open_primary(remote: RemoteSide, session: iRODSSession, path: str, mode: str, size: int,
+def open_primary(remote: RemoteSide, session: iRODSSession, path: str, mode: str, size: int,
                   threads: int, create: bool) -> RemoteHandle:
     return remote.open(session, path, mode, size=size if mode != "r" else -1, threads=threads,
                        create=create)
 
 
-def _open_secondary(remote: RemoteSide, session: iRODSSession, path: str, mode: str, size: int,
+def open_secondary(remote: RemoteSide, session: iRODSSession, path: str, mode: str, size: int,
                     threads: int, token: str, hierarchy: str) -> RemoteHandle:
     return remote.open(session, path, mode, size=size, threads=threads, token=token,
                        hierarchy=hierarchy, create=False)
@@ -265,7 +275,7 @@ async def put_ranges(
     shares = split_ranges(ranges, connections) or [[]]
 
     def work(handle: RemoteHandle, share: list[Range]) -> None:
-        _copy_up(handle, local_name, share, on_done, on_bytes)
+        copy_up(handle, local_name, share, on_done, on_bytes)
 
     await _run_parallel(pool, remote, path, "w" if fresh else "r+", size, shares, work,
                         create=fresh, before_close=before_close)
@@ -290,6 +300,6 @@ async def get_ranges(
         return
 
     def work(handle: RemoteHandle, share: list[Range]) -> None:
-        _copy_down(handle, open_writer, share, on_done, on_bytes, path)
+        copy_down(handle, open_writer, share, on_done, on_bytes, path)
 
     await _run_parallel(pool, remote, path, "r", size, shares, work, create=False)

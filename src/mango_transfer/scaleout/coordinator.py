@@ -54,10 +54,14 @@ class ScaleOut:
     batch_bytes: int = 512 * MIB
     lease: float = DEFAULT_LEASE
     max_pending: int = 256
+    split_from: int = 8 * 1024 * MIB  # 0: never share a file among workers
+    part_size: int = 1024 * MIB
 
     def __post_init__(self) -> None:
         if self.batch_files < 1 or self.batch_bytes < 1:
             raise UsageError("--batch-files and --batch-bytes must be at least 1")
+        if self.part_size < 4 * MIB:
+            raise UsageError("--part-size must be at least 4M")
         if self.lease < 5:
             raise UsageError(f"--lease must be at least 5 seconds, got {self.lease:g}")
 
@@ -187,7 +191,8 @@ class _Follower:
         payload = BatchPayload(
             run=self.run_id, batch=key, direction=self.direction, src=self.src, dest=self.dest,
             options=self.options, files=None if whole else batch.files,
-            dirs=batch.dirs, lease=self.scale.lease)
+            dirs=batch.dirs, lease=self.scale.lease,
+            split=[self.scale.split_from, self.scale.part_size] if self.scale.split_from else None)
         self.pending[key] = batch
         self.payloads[key] = payload
         self.last_change = time.monotonic()

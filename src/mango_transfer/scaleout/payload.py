@@ -26,6 +26,7 @@ class BatchPayload:
     files: list[str] | None  # None: the source is one file or object, moved whole
     dirs: list[str]
     lease: float
+    split: list[int] | None = None  # [split_from, part_size]: share very large files in parts
 
     @staticmethod
     def options_to_json(options: TransferOptions) -> dict[str, Any]:
@@ -43,4 +44,5 @@ class BatchPayload:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> BatchPayload:
-        return cls(**{field.name: data[field.name] for field in dataclasses.fields(cls)})
+        return cls(**{field.name: data[field.name] for field in dataclasses.fields(cls)
+                      if field.name in data})

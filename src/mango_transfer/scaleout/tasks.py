@@ -27,12 +27,13 @@ from redis.exceptions import LockError, RedisError
 from redis.lock import Lock
 
 from mango_transfer.engine import run as engine
+from mango_transfer.engine.ranges import RangeMover
 from mango_transfer.engine.stats import FileResult, Stats, StatsSnapshot, Status
 from mango_transfer.errors import MangoError
 from mango_transfer.scaleout.payload import BatchPayload
 from mango_transfer.scaleout.records import RunRecords
 
-__all__ = ["BatchError", "BatchState", "error_outcome", "run_batch"]
+__all__ = ["BatchError", "BatchState", "error_outcome", "renewing", "run_batch"]
 
 log = logging.getLogger(__name__)
 _REPORT_EVERY = 0.5  # seconds between live byte-count updates to Redis
@@ -58,7 +59,9 @@ def error_outcome(payload: BatchPayload, message: str, node: str) -> dict[str, A
 
 
 def run_batch(payload: BatchPayload, records: RunRecords, *, node: str,
-              environ: Mapping[str, str] | None = None) -> BatchState:
+              environ: Mapping[str, str] | None = None,
+              ranges: RangeMover | None = None) -> BatchState:
+    """``ranges``: how this worker moves a large file's ranges (split among workers or not)."""
     if records.has_outcome(payload.batch):
         return BatchState.ALREADY_DONE
     lease = records.lease(payload.batch, payload.lease)
@@ -67,8 +70,8 @@ def run_batch(payload: BatchPayload, records: RunRecords, *, node: str,
     try:
         if records.has_outcome(payload.batch):  # finished while we waited for the lease
             return BatchState.ALREADY_DONE
-        with _renewing(lease, payload.lease):
-            outcome = _transfer(payload, records, node, environ)
+        with renewing(lease, payload.lease):
+            outcome = _transfer(payload, records, node, environ, ranges)
         records.store_outcome(payload.batch, outcome)
         return BatchState.DONE
     finally:
@@ -79,7 +82,7 @@ def run_batch(payload: BatchPayload, records: RunRecords, *, node: str,
 
 
 def _transfer(payload: BatchPayload, records: RunRecords, node: str,
-              environ: Mapping[str, str] | None) -> dict[str, Any]:
+              environ: Mapping[str, str] | None, ranges: RangeMover | None) -> dict[str, Any]:
     earlier, earlier_bytes = records.earlier_progress(payload.batch)
     stats = Stats(record_files=True)
     reporter = _Reporter(records, payload.batch)
@@ -87,11 +90,12 @@ def _transfer(payload: BatchPayload, records: RunRecords, node: str,
     if payload.direction == "upload":
         start = lambda: engine.upload(  # noqa: E731
             payload.src, payload.dest, options, stats=stats, progress=reporter, environ=environ,
-            files=payload.files, dirs=payload.dirs, on_result=reporter.moved)
+            files=payload.files, dirs=payload.dirs, on_result=reporter.moved, ranges=ranges)
     else:
         start = lambda: engine.download(  # noqa: E731
             payload.src, Path(payload.dest), options, stats=stats, progress=reporter,
-            environ=environ, files=payload.files, dirs=payload.dirs, on_result=reporter.moved)
+            environ=environ, files=payload.files, dirs=payload.dirs, on_result=reporter.moved,
+            ranges=ranges)
     try:
         anyio.run(start)
     except MangoError as exc:
@@ -146,7 +150,7 @@ class _Reporter:
 
 
 @contextmanager
-def _renewing(lease: Lock, seconds: float) -> Iterator[None]:
+def renewing(lease: Lock, seconds: float) -> Iterator[None]:
     """Renew the lease every third of its span while the batch runs."""
     stop = threading.Event()
 

@@ -14,6 +14,7 @@ from typing import Any
 from mango_transfer.scaleout.app import QUEUE, TASK_NAME, make_app
 from mango_transfer.scaleout.payload import BatchPayload
 from mango_transfer.scaleout.records import RunRecords, connect
+from mango_transfer.scaleout.split import PART_TASK, PartSpec, SplitPolicy, SplitRanges, run_part
 from mango_transfer.scaleout.tasks import BatchError, BatchState, error_outcome, run_batch
 
 __all__ = ["BATCH_ATTEMPTS", "check_irods", "start_worker", "worker_app"]
@@ -32,8 +33,12 @@ def worker_app(broker: str, lease: float, environ: Mapping[str, str] | None = No
         payload = BatchPayload.from_json(data)
         records = RunRecords(client, payload.run)
         node = str(self.request.hostname)
+        ranges = None
+        if payload.split:
+            policy = SplitPolicy(split_from=payload.split[0], part_size=payload.split[1])
+            ranges = SplitRanges(app, records, payload.run, policy, payload.lease)
         try:
-            state = run_batch(payload, records, node=node, environ=environ)
+            state = run_batch(payload, records, node=node, environ=environ, ranges=ranges)
         except BatchError as exc:
             if self.request.retries + 1 < BATCH_ATTEMPTS and exc.error.retryable:
                 raise self.retry(countdown=min(30.0, lease / 4)) from None
@@ -44,7 +49,19 @@ def worker_app(broker: str, lease: float, environ: Mapping[str, str] | None = No
             raise self.retry(countdown=min(30.0, lease / 3))
         return state.value
 
+    @app.task(name=PART_TASK, bind=True, max_retries=None)
+    def transfer_part(self: Any, data: dict[str, Any]) -> str:
+        spec = PartSpec.from_json(data)
+        return run_part(spec, RunRecords(client, spec.run), lambda: _session(environ),
+                        str(self.request.hostname))
+
     return app
+
+
+def _session(environ: Mapping[str, str] | None) -> Any:
+    from mango_transfer.irods.environment import load_environment, open_session
+
+    return open_session(load_environment(environ=environ))
 
 
 def check_irods(environ: Mapping[str, str] | None = None) -> str:
