@@ -181,7 +181,7 @@ def test_a_restarted_coordinator_continues_without_sending_finished_work_again(
 
 def _task_ids(log: str, event: str) -> set[str]:
     """Celery's log lines ``Task NAME[ID] received`` / ``... succeeded in ...``."""
-    return set(re.findall(r"Task [\w.]+\[([\w-]+)\] " + event, log))
+    return set(re.findall(r"Task [\w.]+\[([\w:-]+)\] " + event, log))
 
 
 def _wait_for(condition: Any, process: subprocess.Popen[str], timeout: float = 60) -> None:
@@ -272,6 +272,46 @@ def test_a_failed_part_fails_only_that_attempt_and_the_retry_resumes(
         irods_server.set_faults("")
     assert code == 0, err
     assert json.loads((tmp_path / "up.json").read_text())["summary"]["transferred"] == 1
+    code, err = _run(env, "download", remote_dir, str(tmp_path / "back"), *FLAGS)
+    assert code == 0, err
+    assert _digests(tmp_path / "back") == _digests(src)
+    with open_session(irods_server) as session:
+        assert session.data_objects.get(f"{remote_dir}/rec/huge.edf").replicas[0].status == "1"
+
+
+def test_killing_a_worker_in_the_middle_of_a_part_still_completes_the_file(
+        irods_server: EmbeddedServer, redis_url: str, remote_dir: str, tmp_path: Path) -> None:
+    """w1 holds the file (one lane, so it is slow); w2 joins, takes parts and is killed in the
+    middle of one. The replica that part was writing is stale, so that attempt cannot finalize;
+    the engine retries, w1 takes the parts over, and the file ends complete and good."""
+    src = tmp_path / "src"
+    (src / "rec").mkdir(parents=True)
+    (src / "rec" / "huge.edf").write_bytes(os.urandom(64 << 20))
+    redis.Redis.from_url(redis_url).flushdb()
+    env = environ_for(irods_server, tmp_path / "state")
+    pool = Workers(redis_url, env, tmp_path)
+    irods_server.set_faults("delay_ms=10")
+    try:
+        pool.start("w1")
+        run = _cli(env, "upload", str(src), remote_dir, *FLAGS, "--celery", redis_url,
+                   "--lease", str(LEASE), "--split-from", "16M", "--part-size", "4M",
+                   "--chunk-connections", "1", "--retries", "4",
+                   "--json-report", str(tmp_path / "up.json"))
+        _wait_for(lambda: "transfer_batch" in pool.log("w1"), run)
+        pool.start("w2")
+
+        def in_a_part() -> bool:
+            log = pool.log("w2")
+            return bool(_task_ids(log, "received") - _task_ids(log, "succeeded"))
+
+        _wait_for(in_a_part, run)
+        time.sleep(0.1)
+        pool.kill("w2")
+        _, err = run.communicate(timeout=180)
+    finally:
+        irods_server.set_faults("")
+        pool.stop_all()
+    assert run.returncode == 0, err
     code, err = _run(env, "download", remote_dir, str(tmp_path / "back"), *FLAGS)
     assert code == 0, err
     assert _digests(tmp_path / "back") == _digests(src)

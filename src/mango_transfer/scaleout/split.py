@@ -191,8 +191,12 @@ class _Leader:
                               self.remote, self.size, part, token, hierarchy, self.mover.lease)
                      for index, part in enumerate(self.parts)]
             await self.ctx.call(self._send, specs[1:])
-            await self._work_until_done(specs)
-            await self._check(specs)
+            try:
+                await self._work_until_done(specs)
+                await self._check(specs)
+            except MangoError:
+                await self._drain(specs)
+                raise
             if self.direction == "upload":
                 for handle in self.handles[1:]:
                     await self.ctx.call(handle.close)
@@ -233,6 +237,20 @@ class _Leader:
                 if outcome is not None and outcome.get("ok"):
                     await self._record(spec)
             if all(outcome is not None for outcome in outcomes):
+                return
+            await anyio.sleep(_WAIT)
+
+    async def _drain(self, specs: list[PartSpec]) -> None:
+        """After a failed attempt, wait (at most a lease) until no other worker still writes a
+        part of it: the engine's retry reopens the object, which the server refuses while a
+        handle of the old attempt is open."""
+        deadline = time.monotonic() + specs[0].lease + 5
+        while time.monotonic() < deadline:
+            keys = [spec.key for spec in specs]
+            outcomes = await self.ctx.call(self.records.outcomes, keys)
+            held = await self.ctx.call(self.records.leased, keys)
+            if not any(outcome is None and lease for outcome, lease in zip(outcomes, held,
+                                                                          strict=True)):
                 return
             await anyio.sleep(_WAIT)
 
