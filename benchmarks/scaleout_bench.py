@@ -8,6 +8,8 @@ Runs, each into a fresh collection, every one the real CLI as a subprocess (star
 
 - **small**: 3,000 × 4 KiB in 30 folders (× ``--scale``): where per-task costs show;
 - **large**: 4 × 64 MiB (× ``--scale``), each file its own task;
+- **huge**: 1 × 256 MiB (× ``--scale``), shared among the workers in 32 MiB parts
+  (``--split-from 32M --part-size 32M``; the local run uses its 4 chunk connections);
 - tools: ``local`` (plain ``upload``), ``celery-1w`` and ``celery-2w`` (``upload --celery``
   with one or two ``mango-transfer worker`` processes, 2 batches at a time each);
 - **overhead**: a no-op ``sync --celery`` of the small tree (every file is skipped) with
@@ -60,7 +62,12 @@ def make_trees(root: Path, scale: float) -> dict[str, tuple[Path, int, int]]:
     large.mkdir(parents=True)
     for index in range(4):
         (large / f"rec{index}.edf").write_bytes(os.urandom(size))
-    return {"small": (small, count, count * 4096), "large": (large, 4, 4 * size)}
+    huge = root / "huge"
+    huge.mkdir()
+    huge_size = max(64 * MIB, int(256 * MIB * scale))
+    (huge / "session.nii").write_bytes(os.urandom(huge_size))
+    return {"small": (small, count, count * 4096), "large": (large, 4, 4 * size),
+            "huge": (huge, 1, huge_size)}
 
 
 class Redis:
@@ -190,6 +197,8 @@ def measure(environ: dict[str, str], home: str, trees: dict[str, tuple[Path, int
             for attempt in range(repeat):
                 dest = f"{home}/bench-{scenario}-{tool}-{attempt}"
                 extra = ["--celery", url] if workers else []
+                if workers and scenario == "huge":
+                    extra += ["--split-from", "32M", "--part-size", "32M"]
                 seconds.append(run_cli(environ, "upload", str(path), dest, *extra))
             runs[f"{scenario}/{tool}"] = {"seconds": seconds, **stats(seconds), "files": count,
                                           "bytes": size}

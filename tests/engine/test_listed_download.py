@@ -11,13 +11,9 @@ from irods.session import iRODSSession
 
 from mango_transfer.engine import run as engine
 from mango_transfer.engine.stats import Status
+from tests.conftest import write_file as _write
 
 from .conftest import options
-
-
-def _write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
 
 
 def test_download_of_listed_objects_only(

@@ -59,3 +59,15 @@ def test_the_same_walk_gives_the_same_keys_and_another_walk_other_keys() -> None
     assert keys[0] != batch_key("download", "/src", "/zone/c", _pack(walk)[0])
     changed = [batch_key("upload", "/src", "/zone/c", b) for b in _pack([*walk, ("d/g", 5)])]
     assert changed[0] == keys[0] and changed[-1] != keys[-1]
+
+
+def test_a_very_large_file_is_cut_into_parts_over_its_missing_ranges() -> None:
+    from mango_transfer.scaleout.split import PartSpec, cut_parts
+
+    parts = cut_parts([(0, 10), (20, 35)], 8)
+    assert parts == [[(0, 8)], [(8, 10), (20, 26)], [(26, 34)], [(34, 35)]]
+    assert sum(end - start for part in parts for start, end in part) == 25
+    spec = PartSpec("run", "attempt", 1, "upload", "/data/f", "/zone/f", 35, parts[1], "tok",
+                    "demoResc", 30.0)
+    assert PartSpec.from_json(spec.to_json()) == spec
+    assert "tok" in spec.to_json().values()  # the replica token, not a credential

@@ -44,6 +44,7 @@ __all__ = [
     "Range",
     "copy_down",
     "copy_up",
+    "cut_ranges",
     "get_ranges",
     "open_primary",
     "open_secondary",
@@ -67,19 +68,23 @@ def split_ranges(ranges: Sequence[Range], parts: int, *, minimum: int = BLOCK_SI
     if total == 0:
         return []
     parts = max(1, min(parts, -(-total // minimum)))
-    share = -(-total // parts)
+    return cut_ranges(ranges, -(-total // parts))
+
+
+def cut_ranges(ranges: Sequence[Range], size: int) -> list[list[Range]]:
+    """Consecutive pieces of ``size`` bytes (the last may be smaller); a piece may span gaps."""
     result: list[list[Range]] = [[]]
-    room = share
+    room = size
     for start, end in ranges:
         while start < end:
             if room == 0:
                 result.append([])
-                room = share
+                room = size
             step = min(room, end - start)
             result[-1].append((start, start + step))
             start += step
             room -= step
-    return result
+    return [piece for piece in result if piece]
 
 
 class _Progress:

@@ -43,6 +43,7 @@ from mango_transfer.irods.chunks import (
     Range,
     copy_down,
     copy_up,
+    cut_ranges,
     open_primary,
     open_secondary,
 )
@@ -103,18 +104,7 @@ def part_key(attempt: str, index: int) -> str:
 
 def cut_parts(missing: Sequence[Range], part_size: int) -> list[list[Range]]:
     """Consecutive parts of at most ``part_size`` bytes (a part may span several gaps)."""
-    parts: list[list[Range]] = [[]]
-    room = part_size
-    for start, end in missing:
-        while start < end:
-            if room == 0:
-                parts.append([])
-                room = part_size
-            step = min(room, end - start)
-            parts[-1].append((start, start + step))
-            start += step
-            room -= step
-    return [part for part in parts if part]
+    return cut_ranges(missing, part_size)
 
 
 class SplitRanges:
