@@ -317,3 +317,36 @@ def test_killing_a_worker_in_the_middle_of_a_part_still_completes_the_file(
     assert _digests(tmp_path / "back") == _digests(src)
     with open_session(irods_server) as session:
         assert session.data_objects.get(f"{remote_dir}/rec/huge.edf").replicas[0].status == "1"
+
+
+def test_a_large_file_a_killed_worker_left_half_done_is_resumed_by_another(
+        irods_server: EmbeddedServer, workers: Workers, remote_dir: str, tmp_path: Path) -> None:
+    """The two workers share the state folder (as hosts share storage): the one that takes the
+    redelivered batch continues from the ranges the killed one recorded, not from zero."""
+    src = tmp_path / "src"
+    (src / "rec").mkdir(parents=True)
+    (src / "rec" / "big.edf").write_bytes(os.urandom(48 << 20))
+    env = environ_for(irods_server, tmp_path / "state")
+    states = tmp_path / "state" / "mango-transfer" / "uploads"
+
+    def recorded() -> bool:
+        return any(json.loads(p.read_text()).get("ranges") for p in states.glob("*.json"))
+
+    irods_server.set_faults("delay_ms=25")
+    try:
+        run = _cli(env, "upload", str(src), remote_dir, *FLAGS, "--celery", workers.url,
+                   "--lease", str(LEASE), "--chunk-connections", "2", "--retries", "4",
+                   "--json-report", str(tmp_path / "up.json"))
+        _wait_for(recorded, run)
+        holder = next(name for name in ("w1", "w2") if "transfer_batch" in workers.log(name))
+        workers.kill(holder)
+        _, err = run.communicate(timeout=180)
+    finally:
+        irods_server.set_faults("")
+    assert run.returncode == 0, err
+    other = "w2" if holder == "w1" else "w1"
+    assert "resuming the upload of" in workers.log(other), workers.log(other)
+    assert json.loads((tmp_path / "up.json").read_text())["summary"]["transferred"] == 1
+    code, err = _run(env, "download", remote_dir, str(tmp_path / "back"), *FLAGS)
+    assert code == 0, err
+    assert _digests(tmp_path / "back") == _digests(src)

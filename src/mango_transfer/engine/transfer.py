@@ -23,6 +23,7 @@ size-and-mtime check skips them.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -48,6 +49,8 @@ from mango_transfer.localfs.partial import (
 )
 
 __all__ = ["download_file", "upload_file"]
+
+log = logging.getLogger(__name__)
 
 ByteCounter = Callable[[int], None]
 
@@ -131,6 +134,9 @@ async def _put_large(ctx: RunContext, local: Path, path: str, src: FileInfo) -> 
             fresh = False
     if fresh:
         progress.restart()
+    else:
+        log.info("resuming the upload of %s: %d of %d bytes are already on the server", path,
+                 progress.state.done_bytes, src.size)
     missing = progress.state.missing()
     if not missing and not fresh:
         # Every byte is there but the replica was never finalized (the last close was lost). A
@@ -153,6 +159,10 @@ async def _put_large(ctx: RunContext, local: Path, path: str, src: FileInfo) -> 
                                                                 src.size, mtime_ns))
     await ctx.remote_call(_check_put_large, ctx.remote, path, src, local_checksum)
     await ctx.call(progress.remove)
+
+
+def _bytes(ranges: tuple[tuple[int, int], ...]) -> int:
+    return sum(end - start for start, end in ranges)
 
 
 def _check_unchanged(local: Path, size: int, mtime_ns: int) -> None:
@@ -226,6 +236,9 @@ async def download_file(ctx: RunContext, path: str, target: Path, src: FileInfo)
     identity = RemoteIdentity(path=path, size=src.size, mtime=src.mtime, checksum=src.checksum)
     partial = await ctx.call(PartialDownload.open, target, identity)
     missing = partial.state.missing()
+    if len(missing) != 1 or missing[0] != (0, src.size):
+        log.info("resuming the download of %s: %d of %d bytes are already here", path,
+                 src.size - _bytes(missing), src.size)
     try:
         await ctx.ranges.get(ctx, path, src.size, missing, partial=partial.partial,
                              open_writer=partial.open_writer, on_done=partial.record)

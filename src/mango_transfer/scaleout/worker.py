@@ -83,7 +83,19 @@ def check_irods(environ: Mapping[str, str] | None = None) -> str:
 def start_worker(broker: str, *, concurrency: int, name: str, lease: float,
                  loglevel: str = "INFO") -> None:
     """Blocks: run the Celery worker until it is told to stop (SIGTERM: warm shutdown)."""
+    _log_engine_events(loglevel)
     app = worker_app(broker, lease)
     app.worker_main(argv=["worker", "--pool=threads", f"--concurrency={concurrency}",
                           f"--hostname={name}", f"--queues={QUEUE}", "--without-gossip",
                           "--without-mingle", f"--loglevel={loglevel}"])
+
+
+def _log_engine_events(level: str) -> None:
+    """The engine's own lines (a resumed transfer, a lost lease) in the worker's log, beside
+    Celery's: an operator reads what happened to a batch in one place."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("[%(asctime)s: %(levelname)s/%(name)s] %(message)s"))
+    engine_log = logging.getLogger("mango_transfer")
+    engine_log.addHandler(handler)
+    engine_log.setLevel(level)
+    engine_log.propagate = False
