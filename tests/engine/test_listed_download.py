@@ -4,13 +4,14 @@ fails by name."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import anyio
 from irods.session import iRODSSession
 
 from mango_transfer.engine import run as engine
-from mango_transfer.engine.stats import Status
+from mango_transfer.engine.stats import Stats, Status
 from tests.conftest import write_file as _write
 
 from .conftest import options
@@ -51,3 +52,33 @@ def test_upload_of_listed_files_creates_the_listed_empty_folders(
     assert [r.status for r in stats.results] == [Status.TRANSFERRED]
     assert session.collections.exists(f"{remote_dir}/derivatives/empty")
     assert session.data_objects.exists(f"{remote_dir}/a/x.txt")
+
+
+def test_a_session_cache_keeps_logged_in_sessions_between_runs_and_survives_dropped_ones(
+    tmp_path: Path, remote_dir: str, irods_env: object, environ: dict[str, str],
+) -> None:
+    """What a scale-out worker does batch after batch: no new logins once warm; and sessions the
+    server dropped meanwhile (a restart) are replaced by the engine's retries, not fatal."""
+    from mango_transfer.irods.pool import SessionCache
+    from mango_transfer.server import EmbeddedServer
+
+    server = irods_env
+    assert isinstance(server, EmbeddedServer)
+    for index in range(6):
+        _write(tmp_path / "src" / f"f{index}.txt", b"x" * index)
+    cache = SessionCache()
+
+    def run(files: list[str]) -> Stats:
+        return anyio.run(lambda: engine.upload(tmp_path / "src", remote_dir, options(threads=2),
+                                               environ=environ, files=files, sessions=cache))
+
+    run(["f0.txt", "f1.txt"])
+    opened = cache.opened
+    assert opened >= 1
+    run(["f2.txt", "f3.txt"])
+    assert cache.opened == opened and cache.reused >= 1
+    server.restart_now()  # every cached session's connection is gone
+    time.sleep(1.0)  # the server listens again after its restart pause
+    stats = run(["f4.txt", "f5.txt"])
+    assert [r.status for r in stats.results] == [Status.TRANSFERRED] * 2
+    cache.close()

@@ -18,6 +18,7 @@ import pytest
 from irods.models import Collection, DataObject
 from irods.session import iRODSSession
 
+from mango_transfer.irods.chunks import BLOCK_SIZE
 from mango_transfer.localfs.partial import PARTIAL_SUFFIX, STATE_SUFFIX, partial_path, state_path
 from mango_transfer.server import EmbeddedServer
 from tests.conftest import open_session
@@ -81,9 +82,11 @@ def test_download_dropped_mid_file_resumes(
     big = _big(tmp_path / "src")
     run_upload(big.parent, remote_dir)
     out = tmp_path / "out"
+    # One connection reading 4 MiB blocks: the drop comes in the third block, and the two
+    # blocks already written are recorded even though their range never completed.
     irods_env.set_faults(f"drop_after_bytes={2 * CHUNK + 100}")
     try:
-        first = run_download(remote_dir, out, retries=0).snapshot()
+        first = run_download(remote_dir, out, retries=0, chunk_connections=1).snapshot()
     finally:
         irods_env.set_faults("")
     assert first.files_failed == 1
@@ -93,7 +96,7 @@ def test_download_dropped_mid_file_resumes(
 
     second = run_download(remote_dir, out).snapshot()
     assert (second.files_new, second.files_failed) == (1, 0)
-    assert 0 < second.bytes <= SIZE - 2 * CHUNK
+    assert second.bytes == SIZE - 2 * CHUNK
     assert final.read_bytes() == big.read_bytes()
     assert not partial_path(final).exists() and not state_path(final).exists()
 
@@ -152,7 +155,9 @@ def test_sigkill_of_the_cli_mid_upload_and_mid_download(
     assert resumed.wait(timeout=60) == 0, resumed.stderr.read() if resumed.stderr else ""
     report = json.loads((tmp_path / "up.json").read_text())
     assert report["summary"]["transferred"] == 1
-    assert report["summary"]["bytes"] <= big.stat().st_size - done
+    # Only what was missing moves; when every range was sent but the kill came before the
+    # finalizing close, the last block is sent again so that a close can finalize.
+    assert report["summary"]["bytes"] <= max(big.stat().st_size - done, BLOCK_SIZE)
 
     out = tmp_path / "out"
     irods_env.set_faults("delay_ms=40")

@@ -132,9 +132,10 @@ def test_killing_a_worker_mid_run_still_completes(
     assert cut_short <= _task_ids(workers.log("w2"), "succeeded")  # w2 finished w1's batches
     summary = json.loads((tmp_path / "up.json").read_text())["summary"]
     # Files w1 moved before it died count as transferred: it recorded each as it finished.
-    # Only one it finished in the instant before the kill may show as already there (skipped).
+    # Only those it finished in the instant of the kill (at most its batches in flight: 2 × 5)
+    # may show as already there (skipped).
     assert summary["failed"] == 0 and summary["transferred"] + summary["skipped"] == 43
-    assert summary["skipped"] <= 1
+    assert summary["skipped"] < 10
     code, err = _run(env, "download", remote_dir, str(tmp_path / "back"), *FLAGS)
     assert code == 0, err
     assert _digests(tmp_path / "back") == _digests(tmp_path / "src")
@@ -182,6 +183,11 @@ def test_a_restarted_coordinator_continues_without_sending_finished_work_again(
 def _task_ids(log: str, event: str) -> set[str]:
     """Celery's log lines ``Task NAME[ID] received`` / ``... succeeded in ...``."""
     return set(re.findall(r"Task [\w.]+\[([\w:-]+)\] " + event, log))
+
+
+def _took_a_batch(log: str) -> bool:
+    """A batch task was received (the start-up banner lists the task name too)."""
+    return re.search(r"Task mango_transfer\.transfer_batch\[[\w:-]+\] received", log) is not None
 
 
 def _wait_for(condition: Any, process: subprocess.Popen[str], timeout: float = 60) -> None:
@@ -290,28 +296,25 @@ def test_killing_a_worker_in_the_middle_of_a_part_still_completes_the_file(
     redis.Redis.from_url(redis_url).flushdb()
     env = environ_for(irods_server, tmp_path / "state")
     pool = Workers(redis_url, env, tmp_path)
-    irods_server.set_faults("delay_ms=10")
+    irods_server.set_faults("delay_ms=150")  # w1 alone would need ~3 s: w2 joins in time
     try:
         pool.start("w1")
         run = _cli(env, "upload", str(src), remote_dir, *FLAGS, "--celery", redis_url,
                    "--lease", str(LEASE), "--split-from", "16M", "--part-size", "4M",
                    "--chunk-connections", "1", "--retries", "4",
                    "--json-report", str(tmp_path / "up.json"))
-        _wait_for(lambda: "transfer_batch" in pool.log("w1"), run)
+        _wait_for(lambda: _took_a_batch(pool.log("w1")), run)
         pool.start("w2")
 
-        def in_a_part() -> bool:
-            log = pool.log("w2")
-            return bool(_task_ids(log, "received") - _task_ids(log, "succeeded"))
-
-        _wait_for(in_a_part, run)
-        time.sleep(0.1)
+        _wait_for(lambda: ": handle open, moving" in pool.log("w2"), run)
+        time.sleep(0.05)  # w2 holds a handle on the replica and is writing
         pool.kill("w2")
         _, err = run.communicate(timeout=180)
     finally:
         irods_server.set_faults("")
         pool.stop_all()
     assert run.returncode == 0, err
+    assert "resuming the upload of" in pool.log("w1")  # the failed attempt's parts were kept
     code, err = _run(env, "download", remote_dir, str(tmp_path / "back"), *FLAGS)
     assert code == 0, err
     assert _digests(tmp_path / "back") == _digests(src)
@@ -325,20 +328,21 @@ def test_a_large_file_a_killed_worker_left_half_done_is_resumed_by_another(
     redelivered batch continues from the ranges the killed one recorded, not from zero."""
     src = tmp_path / "src"
     (src / "rec").mkdir(parents=True)
-    (src / "rec" / "big.edf").write_bytes(os.urandom(48 << 20))
+    (src / "rec" / "big.edf").write_bytes(os.urandom(96 << 20))
     env = environ_for(irods_server, tmp_path / "state")
     states = tmp_path / "state" / "mango-transfer" / "uploads"
 
     def recorded() -> bool:
         return any(json.loads(p.read_text()).get("ranges") for p in states.glob("*.json"))
 
-    irods_server.set_faults("delay_ms=25")
+    # One connection at 150 ms a block: its first record (after 2 s) comes mid-file.
+    irods_server.set_faults("delay_ms=150")
     try:
         run = _cli(env, "upload", str(src), remote_dir, *FLAGS, "--celery", workers.url,
-                   "--lease", str(LEASE), "--chunk-connections", "2", "--retries", "4",
+                   "--lease", str(LEASE), "--chunk-connections", "1", "--retries", "4",
                    "--json-report", str(tmp_path / "up.json"))
         _wait_for(recorded, run)
-        holder = next(name for name in ("w1", "w2") if "transfer_batch" in workers.log(name))
+        holder = next(name for name in ("w1", "w2") if _took_a_batch(workers.log(name)))
         workers.kill(holder)
         _, err = run.communicate(timeout=180)
     finally:

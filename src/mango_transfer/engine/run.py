@@ -44,7 +44,10 @@ run's :class:`Stats`; ``upload_sync`` etc. wrap them with ``anyio.run``.
   ``--md-path`` on a re-run labels the files already uploaded. A metadata failure fails the
   file (the data is there; a re-run retries the metadata). ``--dry-run`` applies nothing.
 - ``on_result(FileResult)``: called on the event loop for every outcome as it happens (live
-  logging). A result carries the local SHA-256 when it was computed while streaming
+  logging).
+- ``ranges`` (both directions): who moves a large file's byte ranges (default: this process's
+  chunk connections; scale-out shares very large files among workers); ``sessions``: a
+  ``SessionCache`` that keeps logged-in sessions from one run to the next (a worker). A result carries the local SHA-256 when it was computed while streaming
   (``--verify``, where it equals the server's) and the seconds the file took.
 """
 
@@ -88,7 +91,7 @@ from mango_transfer.ingest.metadata import Avu, metadata_operations
 from mango_transfer.irods.environment import IrodsEnvironment, load_environment
 from mango_transfer.irods.lookup import stat_names
 from mango_transfer.irods.metadata import apply_atomic_operations, read_avus
-from mango_transfer.irods.pool import SessionPool
+from mango_transfer.irods.pool import SessionCache, SessionPool
 from mango_transfer.irods.remote import IrodsRemote, RemoteFile
 from mango_transfer.localfs.errors import os_error_to_mango, translate_os_errors
 from mango_transfer.localfs.hashing import file_checksum
@@ -813,10 +816,11 @@ async def _run(
     environ: Mapping[str, str] | None,
     hooks: RunHooks | None = None,
     ranges: RangeMover | None = None,
+    sessions: SessionCache | None = None,
 ) -> Stats:
     stats = stats if stats is not None else Stats()
     try:
-        async with run_context(options, stats, environment, environ, ranges) as ctx:
+        async with run_context(options, stats, environment, environ, ranges, sessions) as ctx:
             with single_errors():
                 assert isinstance(ctx.remote, _RecordingRemote)
                 await _Runner(ctx, make(ctx), hooks, ctx.remote.recorded).run(progress)
@@ -831,14 +835,17 @@ async def _run(
 async def run_context(options: TransferOptions, stats: Stats,
                       environment: IrodsEnvironment | None = None,
                       environ: Mapping[str, str] | None = None,
-                      ranges: RangeMover | None = None) -> AsyncIterator[RunContext]:
+                      ranges: RangeMover | None = None,
+                      sessions: SessionCache | None = None) -> AsyncIterator[RunContext]:
     """What one run shares (session pool, limiter, state folder), closed at the end. Public
     so that a scale-out coordinator can walk a source exactly as a run does."""
     if environment is None:
         environment = await anyio.to_thread.run_sync(lambda: load_environment(environ=environ))
     size = options.threads + options.chunk_connections + 1
     limiter = anyio.CapacityLimiter(size)
-    pool = SessionPool(environment, size, limiter=limiter)
+    pool = SessionPool(environment, size, limiter=limiter,
+                       factory=sessions.take if sessions is not None else None,
+                       release=sessions.give if sessions is not None else None)
     state_dir = Path(options.state_dir) if options.state_dir else default_state_dir(environ)
     try:
         yield RunContext(options=options, pool=pool, remote=_RecordingRemote(), stats=stats,
@@ -875,7 +882,8 @@ async def upload(src: str | os.PathLike[str], dest: str, options: TransferOption
                  recursive: bool = True,
                  metadata: Callable[[FileInfo], Sequence[Avu]] | None = None,
                  on_result: Callable[[FileResult], None] | None = None,
-                 empty_dirs: bool = True, ranges: RangeMover | None = None) -> Stats:
+                 empty_dirs: bool = True, ranges: RangeMover | None = None,
+                 sessions: SessionCache | None = None) -> Stats:
     """Upload the contents of local ``src`` into collection ``dest`` (created if missing).
 
     The keyword hooks (``files`` … ``empty_dirs``) are described in the module docstring;
@@ -888,7 +896,7 @@ async def upload(src: str | os.PathLike[str], dest: str, options: TransferOption
     return await _run(lambda ctx: Upload(ctx, Path(src), dest, files=listed, dirs=dirs,
                                          prune_dir=prune_dir, recursive=recursive),
                       options or TransferOptions(), stats, progress, environment, environ, hooks,
-                      ranges)
+                      ranges, sessions)
 
 
 async def download(src: str, dest: str | os.PathLike[str],
@@ -898,7 +906,8 @@ async def download(src: str, dest: str | os.PathLike[str],
                    environ: Mapping[str, str] | None = None,
                    files: Iterable[str] | None = None, dirs: Iterable[str] = (),
                    on_result: Callable[[FileResult], None] | None = None,
-                   ranges: RangeMover | None = None) -> Stats:
+                   ranges: RangeMover | None = None,
+                   sessions: SessionCache | None = None) -> Stats:
     """Download the contents of collection (or object) ``src`` into local folder ``dest``.
 
     ``files``: only these relative paths (looked up per collection, not by a full listing);
@@ -909,7 +918,7 @@ async def download(src: str, dest: str | os.PathLike[str],
     listed = None if files is None else list(files)
     return await _run(lambda ctx: Download(ctx, src, Path(dest), files=listed, dirs=dirs),
                       options or TransferOptions(), stats, progress, environment, environ,
-                      RunHooks(on_result=on_result), ranges)
+                      RunHooks(on_result=on_result), ranges, sessions)
 
 
 async def sync(src: str, dest: str, options: TransferOptions | None = None, *,

@@ -24,9 +24,10 @@ keeps its resume state and retries or resumes later.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import BinaryIO
 
 import anyio
@@ -112,6 +113,18 @@ class _Progress:
         self._start = self._end
         self._since = time.monotonic()
 
+    @contextlib.contextmanager
+    def saving(self) -> Iterator[_Progress]:
+        """Record at the end, also when the copy stops early (its connection failed, or a
+        sibling's failure cancelled it): the blocks already confirmed need not move again."""
+        try:
+            yield self
+        except BaseException:
+            with contextlib.suppress(Exception):  # the first failure is the one to report
+                self.flush()
+            raise
+        self.flush()
+
 
 def copy_up(handle: RemoteHandle, local: str, share: list[Range],
              on_done: Callable[[int, int], None], on_bytes: Callable[[int], None]) -> None:
@@ -121,17 +134,17 @@ def copy_up(handle: RemoteHandle, local: str, share: list[Range],
             handle.seek(start)
             source.seek(start)
             position = start
-            progress = _Progress(on_done, start)
-            while position < end:
-                anyio.from_thread.check_cancelled()
-                block = source.read(min(BLOCK_SIZE, end - position))
-                if not block:
-                    raise VerificationFailed("the local file shrank during the upload", path=local)
-                handle.write(block)
-                on_bytes(len(block))
-                position += len(block)
-                progress.add(position)
-            progress.flush()
+            with _Progress(on_done, start).saving() as progress:
+                while position < end:
+                    anyio.from_thread.check_cancelled()
+                    block = source.read(min(BLOCK_SIZE, end - position))
+                    if not block:
+                        raise VerificationFailed("the local file shrank during the upload",
+                                                 path=local)
+                    handle.write(block)  # returns once the server has the bytes
+                    on_bytes(len(block))
+                    position += len(block)
+                    progress.add(position)
 
 
 def copy_down(handle: RemoteHandle, writer_factory: Callable[[], BinaryIO], share: list[Range],
@@ -150,19 +163,18 @@ def copy_down(handle: RemoteHandle, writer_factory: Callable[[], BinaryIO], shar
             handle.seek(start)
             writer.seek(start)
             position = start
-            progress = _Progress(record, start)
-            while position < end:
-                anyio.from_thread.check_cancelled()
-                got = handle.readinto(view[: min(BLOCK_SIZE, end - position)])
-                if got <= 0:
-                    raise VerificationFailed("the data object is shorter than listed; it changed "
-                                             "during the download", path=name)
-                with translate_os_errors(name):
-                    writer.write(view[:got])
-                on_bytes(got)
-                position += got
-                progress.add(position)
-            progress.flush()
+            with _Progress(record, start).saving() as progress:
+                while position < end:
+                    anyio.from_thread.check_cancelled()
+                    got = handle.readinto(view[: min(BLOCK_SIZE, end - position)])
+                    if got <= 0:
+                        raise VerificationFailed("the data object is shorter than listed; it "
+                                                 "changed during the download", path=name)
+                    with translate_os_errors(name):
+                        writer.write(view[:got])
+                    on_bytes(got)
+                    position += got
+                    progress.add(position)
     finally:
         with translate_os_errors(name):  # a full disk may only show when the buffer flushes
             writer.close()

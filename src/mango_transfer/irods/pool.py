@@ -18,6 +18,7 @@ replaces it on the next checkout.
 from __future__ import annotations
 
 import enum
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -27,7 +28,7 @@ from irods.session import iRODSSession
 from mango_transfer.errors import ConnectionFailed, MangoError, UsageError
 from mango_transfer.irods.environment import IrodsEnvironment, open_session
 
-__all__ = ["PoolState", "SessionPool"]
+__all__ = ["PoolState", "SessionCache", "SessionPool"]
 
 
 class PoolState(enum.Enum):
@@ -58,6 +59,7 @@ class SessionPool:
         *,
         limiter: anyio.CapacityLimiter,
         factory: Callable[[IrodsEnvironment], iRODSSession] | None = None,
+        release: Callable[[iRODSSession], None] | None = None,
     ) -> None:
         if size < 1:
             raise UsageError(f"the session pool needs at least one session, got {size}")
@@ -65,6 +67,7 @@ class SessionPool:
         self.size = size
         self.limiter = limiter
         self._factory = factory or open_session
+        self._release = release  # where healthy sessions go at the end (default: closed)
         self._idle: list[iRODSSession] = []
         self._all: set[iRODSSession] = set()
         self._slots = anyio.Semaphore(size)
@@ -148,9 +151,53 @@ class SessionPool:
             await self.checkin(session, discard=broken)
 
     async def aclose(self) -> None:
-        """Disconnect every session; the pool refuses further use."""
+        """Disconnect every session (or hand the healthy, idle ones to ``release``); the pool
+        refuses further use."""
         self.state = PoolState.CLOSED
+        idle = {id(session) for session in self._idle}
         sessions, self._all, self._idle = list(self._all), set(), []
         with anyio.CancelScope(shield=True):
             for session in sessions:
-                await anyio.to_thread.run_sync(_close_quietly, session, limiter=self.limiter)
+                if self._release is not None and id(session) in idle:
+                    self._release(session)
+                else:
+                    await anyio.to_thread.run_sync(_close_quietly, session, limiter=self.limiter)
+
+
+class SessionCache:
+    """Healthy sessions kept from one engine run to the next in a long-lived process.
+
+    A scale-out worker runs the engine once per batch; without this, every batch would connect
+    and log in ``--threads`` times (tens of thousands of logins per million files, each a
+    catalog lookup on the server). Sessions come back only from a pool's :meth:`aclose` and
+    only when checked in healthy; one that went bad while idle fails its first call as a
+    retryable connection error and is replaced. Thread-safe: batches run in parallel threads.
+    """
+
+    def __init__(self, limit: int = 64) -> None:
+        self.limit = limit
+        self._idle: list[iRODSSession] = []
+        self._lock = threading.Lock()
+        self.opened = 0
+        self.reused = 0
+
+    def take(self, env: IrodsEnvironment) -> iRODSSession:
+        with self._lock:
+            if self._idle:
+                self.reused += 1
+                return self._idle.pop()
+            self.opened += 1
+        return open_session(env)
+
+    def give(self, session: iRODSSession) -> None:
+        with self._lock:
+            if len(self._idle) < self.limit:
+                self._idle.append(session)
+                return
+        _close_quietly(session)
+
+    def close(self) -> None:
+        with self._lock:
+            sessions, self._idle = self._idle, []
+        for session in sessions:
+            _close_quietly(session)

@@ -96,6 +96,23 @@ class RunRecords:
         pipe.expire(key, RESULT_TTL)
         pipe.execute()
 
+    def set_live(self, attempt: str, live: bool) -> None:
+        """An attempt at a split file is live from its leader's start to its end."""
+        if live:
+            self.client.set(self._key(f"live:{attempt}"), 1, ex=RESULT_TTL)
+        else:
+            self.client.delete(self._key(f"live:{attempt}"))
+
+    def is_live(self, attempt: str) -> bool:
+        return bool(self.client.exists(self._key(f"live:{attempt}")))
+
+    def mark_started(self, key: str) -> bool:
+        """Note that someone began ``key``; False when someone had already begun it."""
+        return bool(self.client.set(self._key(f"started:{key}"), 1, nx=True, ex=RESULT_TTL))
+
+    def forget_progress(self, batch: str) -> None:
+        self.client.delete(self._key(f"progress:{batch}"))
+
     def earlier_progress(self, batch: str) -> tuple[dict[str, list[Any]], int]:
         """What earlier attempts at ``batch`` moved: ``{path: result}`` and their bytes."""
         raw: dict[bytes, bytes] = self.client.hgetall(  # type: ignore[assignment]

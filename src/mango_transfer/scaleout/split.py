@@ -24,6 +24,7 @@ part task left over from an earlier attempt cannot join the new one (a wrong tok
 
 from __future__ import annotations
 
+import enum
 import functools
 import logging
 import os
@@ -180,13 +181,18 @@ class _Leader:
             specs = [PartSpec(self.mover.run, attempt, index, self.direction, self.local,
                               self.remote, self.size, part, token, hierarchy, self.mover.lease)
                      for index, part in enumerate(self.parts)]
+            await self.ctx.call(self.records.set_live, attempt, True)
             await self.ctx.call(self._send, specs[1:])
             try:
                 await self._work_until_done(specs)
                 await self._check(specs)
             except MangoError:
+                await self.ctx.call(self.records.set_live, attempt, False)  # queued parts: skip
                 await self._drain(specs)
                 raise
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await self.ctx.call(self.records.set_live, attempt, False)
             if self.direction == "upload":
                 for handle in self.handles[1:]:
                     await self.ctx.call(handle.close)
@@ -251,10 +257,17 @@ class _Leader:
 
     async def _lane(self, lane: int, specs: list[PartSpec]) -> None:
         handle = self.handles[lane] if lane < len(self.handles) else None
-        order = specs if lane == 0 else specs[lane:] + specs[:lane]
+        # Part 0 is lane 0's alone: on an upload lane 0 holds the primary handle, and a primary
+        # that wrote nothing would leave the replica's old (stale) status at its close.
+        order = specs if lane == 0 else specs[lane:] + specs[1:lane]
         for spec in order:
             lease = self.records.lease(spec.key, spec.lease)
-            if not await self.ctx.call(_claim, self.records, spec, lease):
+            claim = await self.ctx.call(_claim, self.records, spec, lease)
+            if claim is _Claim.HOLDER_LOST:
+                raise TransferFailed(f"the worker writing part {spec.index} vanished; the replica "
+                                     "is stale, this attempt ends here", path=self.remote,
+                                     retryable=True)
+            if claim is not _Claim.TAKEN:
                 continue
             try:
                 if handle is None:
@@ -283,13 +296,25 @@ class _Leader:
                 self.ctx.stats.add_bytes(int(outcome.get("bytes", 0)))
 
 
-def _claim(records: RunRecords, spec: PartSpec, lease: Any) -> bool:
+class _Claim(enum.Enum):
+    TAKEN = "taken"
+    NOT_MINE = "done or held"
+    HOLDER_LOST = "its holder vanished"
+
+
+def _claim(records: RunRecords, spec: PartSpec, lease: Any) -> _Claim:
+    """Take a part's lease. An upload part that someone started and that has neither lease nor
+    outcome lost its holder mid-write: the server has marked the replica stale, so finishing
+    the part is wasted; the attempt must fail and resume (a download part is simply redone)."""
     if records.has_outcome(spec.key) or not lease.acquire():
-        return False
+        return _Claim.NOT_MINE
     if records.has_outcome(spec.key):
         _release(lease)
-        return False
-    return True
+        return _Claim.NOT_MINE
+    if not records.mark_started(spec.key) and spec.direction == "upload":
+        _release(lease)
+        return _Claim.HOLDER_LOST
+    return _Claim.TAKEN
 
 
 def _release(lease: Any) -> None:
@@ -340,8 +365,15 @@ def run_part(spec: PartSpec, records: RunRecords, session_factory: Callable[[], 
              node: str) -> str:
     """A worker's part task (blocking). A part that is done or held is left alone: its holder
     finishes it, or the leader takes it over when that holder's lease lapses."""
+    if not records.is_live(spec.attempt):
+        return "its attempt is over"  # a part left in the queue by a finished or failed attempt
     lease = records.lease(spec.key, spec.lease)
-    if not _claim(records, spec, lease):
+    claim = _claim(records, spec, lease)
+    if claim is _Claim.HOLDER_LOST:
+        records.store_outcome(spec.key, {"ok": False, "node": node,
+                                         "error": "the worker writing this part vanished"})
+        return "failed"
+    if claim is not _Claim.TAKEN:
         return "already done or held"
     session: iRODSSession | None = None
     handle: RemoteHandle | None = None
@@ -349,6 +381,8 @@ def run_part(spec: PartSpec, records: RunRecords, session_factory: Callable[[], 
     try:
         session = session_factory()
         handle = _part_handle(IrodsRemote(), session, spec)
+        log.info("part %d of %s: handle open, moving %d bytes", spec.index, spec.remote,
+                 sum(end - start for start, end in spec.ranges))
         with renewing(lease, spec.lease):
             # The copy loops check for cancellation: they run in an AnyIO worker thread.
             moved = anyio.run(functools.partial(anyio.to_thread.run_sync, _move_part, handle,

@@ -30,6 +30,7 @@ from mango_transfer.engine import run as engine
 from mango_transfer.engine.ranges import RangeMover
 from mango_transfer.engine.stats import FileResult, Stats, StatsSnapshot, Status
 from mango_transfer.errors import MangoError
+from mango_transfer.irods.pool import SessionCache
 from mango_transfer.scaleout.payload import BatchPayload
 from mango_transfer.scaleout.records import RunRecords
 
@@ -60,8 +61,10 @@ def error_outcome(payload: BatchPayload, message: str, node: str) -> dict[str, A
 
 def run_batch(payload: BatchPayload, records: RunRecords, *, node: str,
               environ: Mapping[str, str] | None = None,
-              ranges: RangeMover | None = None) -> BatchState:
-    """``ranges``: how this worker moves a large file's ranges (split among workers or not)."""
+              ranges: RangeMover | None = None,
+              sessions: SessionCache | None = None) -> BatchState:
+    """``ranges``: how this worker moves a large file's ranges (split among workers or not);
+    ``sessions``: the worker's logged-in sessions, kept from one batch to the next."""
     if records.has_outcome(payload.batch):
         return BatchState.ALREADY_DONE
     lease = records.lease(payload.batch, payload.lease)
@@ -71,8 +74,9 @@ def run_batch(payload: BatchPayload, records: RunRecords, *, node: str,
         if records.has_outcome(payload.batch):  # finished while we waited for the lease
             return BatchState.ALREADY_DONE
         with renewing(lease, payload.lease):
-            outcome = _transfer(payload, records, node, environ, ranges)
+            outcome = _transfer(payload, records, node, environ, ranges, sessions)
         records.store_outcome(payload.batch, outcome)
+        records.forget_progress(payload.batch)  # the outcome says it all now
         return BatchState.DONE
     finally:
         try:
@@ -82,7 +86,8 @@ def run_batch(payload: BatchPayload, records: RunRecords, *, node: str,
 
 
 def _transfer(payload: BatchPayload, records: RunRecords, node: str,
-              environ: Mapping[str, str] | None, ranges: RangeMover | None) -> dict[str, Any]:
+              environ: Mapping[str, str] | None, ranges: RangeMover | None,
+              sessions: SessionCache | None) -> dict[str, Any]:
     earlier, earlier_bytes = records.earlier_progress(payload.batch)
     stats = Stats(record_files=True)
     reporter = _Reporter(records, payload.batch)
@@ -90,12 +95,13 @@ def _transfer(payload: BatchPayload, records: RunRecords, node: str,
     if payload.direction == "upload":
         start = lambda: engine.upload(  # noqa: E731
             payload.src, payload.dest, options, stats=stats, progress=reporter, environ=environ,
-            files=payload.files, dirs=payload.dirs, on_result=reporter.moved, ranges=ranges)
+            files=payload.files, dirs=payload.dirs, on_result=reporter.moved, ranges=ranges,
+            sessions=sessions)
     else:
         start = lambda: engine.download(  # noqa: E731
             payload.src, Path(payload.dest), options, stats=stats, progress=reporter,
             environ=environ, files=payload.files, dirs=payload.dirs, on_result=reporter.moved,
-            ranges=ranges)
+            ranges=ranges, sessions=sessions)
     try:
         anyio.run(start)
     except MangoError as exc:

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from mango_transfer.irods.pool import SessionCache
 from mango_transfer.scaleout.app import QUEUE, TASK_NAME, make_app
 from mango_transfer.scaleout.payload import BatchPayload
 from mango_transfer.scaleout.records import RunRecords, connect
@@ -27,6 +28,7 @@ def worker_app(broker: str, lease: float, environ: Mapping[str, str] | None = No
     """The Celery app with our one task registered."""
     app = make_app(broker, lease)
     client = connect(broker)
+    sessions = SessionCache()  # logged-in sessions kept from one batch to the next
 
     @app.task(name=TASK_NAME, bind=True, max_retries=None)
     def transfer_batch(self: Any, data: dict[str, Any]) -> str:
@@ -38,7 +40,8 @@ def worker_app(broker: str, lease: float, environ: Mapping[str, str] | None = No
             policy = SplitPolicy(split_from=payload.split[0], part_size=payload.split[1])
             ranges = SplitRanges(app, records, payload.run, policy, payload.lease)
         try:
-            state = run_batch(payload, records, node=node, environ=environ, ranges=ranges)
+            state = run_batch(payload, records, node=node, environ=environ, ranges=ranges,
+                              sessions=sessions)
         except BatchError as exc:
             if self.request.retries + 1 < BATCH_ATTEMPTS and exc.error.retryable:
                 raise self.retry(countdown=min(30.0, lease / 4)) from None
