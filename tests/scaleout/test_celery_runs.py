@@ -136,16 +136,7 @@ def test_killing_a_worker_mid_run_still_completes(
     # may show as already there (skipped).
     assert summary["failed"] == 0 and summary["transferred"] + summary["skipped"] == 43
     assert summary["skipped"] < 10
-    code, err = _run(env, "download", remote_dir, str(tmp_path / "back"), *FLAGS)
-    assert code == 0, err
-    assert _digests(tmp_path / "back") == _digests(tmp_path / "src")
-    with open_session(irods_server) as session:
-        from irods.column import Like
-        from irods.models import Collection, DataObject
-
-        rows = session.query(DataObject.replica_status).filter(
-            Like(Collection.name, f"{remote_dir}%")).get_results()
-        assert {str(row[DataObject.replica_status]) for row in rows} == {"1"}
+    _assert_arrived_intact(irods_server, env, remote_dir, tmp_path / "src", tmp_path)
 
 
 def test_a_restarted_coordinator_continues_without_sending_finished_work_again(
@@ -175,9 +166,7 @@ def test_a_restarted_coordinator_continues_without_sending_finished_work_again(
     assert report["summary"]["transferred"] + report["summary"]["skipped"] == 48
     assert len(report["files"]) == 48
     assert not client.keys("mango-transfer:run:nightly-1:*")  # a completed run is forgotten
-    code, err = _run(env, "download", remote_dir, str(tmp_path / "back"), *FLAGS)
-    assert code == 0, err
-    assert _digests(tmp_path / "back") == _digests(tmp_path / "src")
+    _assert_arrived_intact(irods_server, env, remote_dir, tmp_path / "src", tmp_path)
 
 
 def _task_ids(log: str, event: str) -> set[str]:
@@ -223,6 +212,21 @@ def test_lost_messages_are_sent_again(irods_server: EmbeddedServer, redis_url: s
     assert re.search(r"none is being worked on; sending \d+ again", err), err
     summary = json.loads((tmp_path / "up.json").read_text())["summary"]
     assert (summary["transferred"], summary["failed"]) == (12, 0)
+
+
+def _assert_arrived_intact(server: EmbeddedServer, env: dict[str, str], remote_dir: str,
+                           src: Path, tmp_path: Path) -> None:
+    """Downloaded back, the tree is byte-identical, and every replica under it is good."""
+    from irods.column import Like
+    from irods.models import Collection, DataObject
+
+    code, err = _run(env, "download", remote_dir, str(tmp_path / "back"), *FLAGS)
+    assert code == 0, err
+    assert _digests(tmp_path / "back") == _digests(src)
+    with open_session(server) as session:
+        rows = session.query(DataObject.replica_status).filter(
+            Like(Collection.name, f"{remote_dir}%")).get_results()
+        assert {str(row[DataObject.replica_status]) for row in rows} == {"1"}
 
 
 def _parts_done_by_workers(workers: Workers) -> int:
@@ -278,11 +282,7 @@ def test_a_failed_part_fails_only_that_attempt_and_the_retry_resumes(
         irods_server.set_faults("")
     assert code == 0, err
     assert json.loads((tmp_path / "up.json").read_text())["summary"]["transferred"] == 1
-    code, err = _run(env, "download", remote_dir, str(tmp_path / "back"), *FLAGS)
-    assert code == 0, err
-    assert _digests(tmp_path / "back") == _digests(src)
-    with open_session(irods_server) as session:
-        assert session.data_objects.get(f"{remote_dir}/rec/huge.edf").replicas[0].status == "1"
+    _assert_arrived_intact(irods_server, env, remote_dir, src, tmp_path)
 
 
 def test_killing_a_worker_in_the_middle_of_a_part_still_completes_the_file(
@@ -315,11 +315,7 @@ def test_killing_a_worker_in_the_middle_of_a_part_still_completes_the_file(
         pool.stop_all()
     assert run.returncode == 0, err
     assert "resuming the upload of" in pool.log("w1")  # the failed attempt's parts were kept
-    code, err = _run(env, "download", remote_dir, str(tmp_path / "back"), *FLAGS)
-    assert code == 0, err
-    assert _digests(tmp_path / "back") == _digests(src)
-    with open_session(irods_server) as session:
-        assert session.data_objects.get(f"{remote_dir}/rec/huge.edf").replicas[0].status == "1"
+    _assert_arrived_intact(irods_server, env, remote_dir, src, tmp_path)
 
 
 def test_a_large_file_a_killed_worker_left_half_done_is_resumed_by_another(
@@ -351,6 +347,4 @@ def test_a_large_file_a_killed_worker_left_half_done_is_resumed_by_another(
     other = "w2" if holder == "w1" else "w1"
     assert "resuming the upload of" in workers.log(other), workers.log(other)
     assert json.loads((tmp_path / "up.json").read_text())["summary"]["transferred"] == 1
-    code, err = _run(env, "download", remote_dir, str(tmp_path / "back"), *FLAGS)
-    assert code == 0, err
-    assert _digests(tmp_path / "back") == _digests(src)
+    _assert_arrived_intact(irods_server, env, remote_dir, tmp_path / "src", tmp_path)
