@@ -62,9 +62,10 @@ def test_the_same_walk_gives_the_same_keys_and_another_walk_other_keys() -> None
 
 
 def test_a_very_large_file_is_cut_into_parts_over_its_missing_ranges() -> None:
-    from mango_transfer.scaleout.split import PartSpec, cut_parts
+    from mango_transfer.irods.chunks import cut_ranges
+    from mango_transfer.scaleout.split import PartSpec
 
-    parts = cut_parts([(0, 10), (20, 35)], 8)
+    parts = cut_ranges([(0, 10), (20, 35)], 8)
     assert parts == [[(0, 8)], [(8, 10), (20, 26)], [(26, 34)], [(34, 35)]]
     assert sum(end - start for part in parts for start, end in part) == 25
     spec = PartSpec("run", "attempt", 1, "upload", "/data/f", "/zone/f", 35, parts[1], "tok",

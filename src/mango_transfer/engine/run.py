@@ -110,6 +110,7 @@ __all__ = [
     "is_remote",
     "remote_path",
     "run_context",
+    "sync_direction",
     "sync",
     "sync_sync",
     "upload",
@@ -854,6 +855,18 @@ async def run_context(options: TransferOptions, stats: Stats,
         await pool.aclose()
 
 
+def sync_direction(src: str, dest: str, zone: str) -> str:
+    """``"upload"`` or ``"download"``: the side that is iRODS (see :func:`is_remote`) is the
+    destination or the source; exactly one side must be."""
+    src_remote, dest_remote = is_remote(src, zone), is_remote(dest, zone)
+    if src_remote == dest_remote:
+        side = "both" if src_remote else "neither"
+        raise UsageError(f"sync needs exactly one iRODS side, but {side} of {src!r} and "
+                         f"{dest!r} is one", hint=f"write the iRODS side as {REMOTE_PREFIX}/ZONE/"
+                                                  "... or /ZONE/...")
+    return "download" if src_remote else "upload"
+
+
 def is_remote(path: str, zone: str) -> bool:
     """``irods:/zone/...`` or ``/ZONE/...`` names the iRODS side (sync's direction)."""
     return path.startswith(REMOTE_PREFIX) or path == f"/{zone}" or path.startswith(f"/{zone}/")
@@ -928,13 +941,7 @@ async def sync(src: str, dest: str, options: TransferOptions | None = None, *,
     """Upload or download, whichever way makes ``dest`` match ``src`` (see :func:`is_remote`)."""
     if environment is None:
         environment = await anyio.to_thread.run_sync(lambda: load_environment(environ=environ))
-    src_remote, dest_remote = is_remote(src, environment.zone), is_remote(dest, environment.zone)
-    if src_remote == dest_remote:
-        side = "both" if src_remote else "neither"
-        raise UsageError(f"sync needs exactly one iRODS side, but {side} of {src!r} and "
-                         f"{dest!r} is one", hint=f"write the iRODS side as {REMOTE_PREFIX}/ZONE/"
-                                                  "... or /ZONE/...")
-    if src_remote:
+    if sync_direction(src, dest, environment.zone) == "download":
         return await download(src, dest, options, stats=stats, progress=progress,
                               environment=environment, environ=environ)
     return await upload(src, dest, options, stats=stats, progress=progress,

@@ -89,7 +89,8 @@ async def coordinate(direction: str, src: str, dest: str, options: TransferOptio
     walk_options = dataclasses.replace(options, threads=1, chunk_connections=1)
     try:
         async with engine.run_context(walk_options, stats, environ=environ) as ctx:
-            direction = _direction(direction, src, dest, ctx.pool.env.zone)
+            if direction == "sync":
+                direction = engine.sync_direction(src, dest, ctx.pool.env.zone)
             if direction == "upload":
                 src = await anyio.to_thread.run_sync(os.path.abspath, src)
                 dest = engine.remote_path(dest, "the destination")
@@ -118,16 +119,6 @@ async def coordinate(direction: str, src: str, dest: str, options: TransferOptio
             progress(stats.snapshot())
         client.close()
     return stats
-
-
-def _direction(direction: str, src: str, dest: str, zone: str) -> str:
-    if direction != "sync":
-        return direction
-    src_remote, dest_remote = engine.is_remote(src, zone), engine.is_remote(dest, zone)
-    if src_remote == dest_remote:
-        raise UsageError("sync needs exactly one iRODS side",
-                         hint=f"write the iRODS side as {engine.REMOTE_PREFIX}/ZONE/... or /ZONE/...")
-    return "download" if src_remote else "upload"
 
 
 def _any_worker(app: Any) -> bool:

@@ -79,10 +79,6 @@ class RunRecords:
         raw = self.client.mget([self._key(f"outcome:{batch}") for batch in batches])
         return [None if value is None else json.loads(value) for value in raw]
 
-    def add_bytes(self, count: int) -> None:
-        if count:
-            self.client.incrby(self._key("bytes"), count)
-
     def note_progress(self, batch: str, moved: dict[str, list[Any]], count: int) -> None:
         """While a batch runs: the files it has moved so far and its bytes, so that a repeat
         after a lost worker reports those files as transferred (not as found already there)."""

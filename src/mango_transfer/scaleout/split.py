@@ -56,7 +56,7 @@ from mango_transfer.scaleout.tasks import renewing
 if TYPE_CHECKING:
     from mango_transfer.engine.context import RunContext
 
-__all__ = ["PART_TASK", "PartSpec", "SplitPolicy", "SplitRanges", "cut_parts", "run_part"]
+__all__ = ["PART_TASK", "PartSpec", "SplitPolicy", "SplitRanges", "run_part"]
 
 log = logging.getLogger(__name__)
 PART_TASK = "mango_transfer.transfer_part"
@@ -103,11 +103,6 @@ def part_key(attempt: str, index: int) -> str:
     return f"part:{attempt}:{index}"
 
 
-def cut_parts(missing: Sequence[Range], part_size: int) -> list[list[Range]]:
-    """Consecutive parts of at most ``part_size`` bytes (a part may span several gaps)."""
-    return cut_ranges(missing, part_size)
-
-
 class SplitRanges:
     """The :class:`RangeMover` of a worker's engine run when the run may split files."""
 
@@ -119,7 +114,7 @@ class SplitRanges:
     async def put(self, ctx: RunContext, local: Path, path: str, size: int,
                   missing: Sequence[Range], *, fresh: bool, on_done: Callable[[int, int], None],
                   before_close: Callable[[], None]) -> None:
-        parts = cut_parts(missing, self.policy.part_size)
+        parts = cut_ranges(missing, self.policy.part_size)
         if size < self.policy.split_from or len(parts) < 2:
             await self.local.put(ctx, local, path, size, missing, fresh=fresh, on_done=on_done,
                                  before_close=before_close)
@@ -134,7 +129,7 @@ class SplitRanges:
     async def get(self, ctx: RunContext, path: str, size: int, missing: Sequence[Range], *,
                   partial: Path, open_writer: Callable[[], BinaryIO],
                   on_done: Callable[[BinaryIO, int, int], None]) -> None:
-        parts = cut_parts(missing, self.policy.part_size)
+        parts = cut_ranges(missing, self.policy.part_size)
         if size < self.policy.split_from or len(parts) < 2:
             await self.local.get(ctx, path, size, missing, partial=partial,
                                  open_writer=open_writer, on_done=on_done)

@@ -54,7 +54,7 @@ class BatchError(Exception):
         self.error = error
 
 
-def error_outcome(payload: BatchPayload, message: str, node: str) -> dict[str, Any]:
+def error_outcome(message: str, node: str) -> dict[str, Any]:
     """What the coordinator reports when a batch could not run: each of its files failed."""
     return {"node": node, "bytes": 0, "retries": 0, "results": [], "error": message}
 

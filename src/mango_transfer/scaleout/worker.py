@@ -46,7 +46,7 @@ def worker_app(broker: str, lease: float, environ: Mapping[str, str] | None = No
             if self.request.retries + 1 < BATCH_ATTEMPTS and exc.error.retryable:
                 raise self.retry(countdown=min(30.0, lease / 4)) from None
             log.error("batch %s failed: %s", payload.batch, exc)
-            records.store_outcome(payload.batch, error_outcome(payload, str(exc), node))
+            records.store_outcome(payload.batch, error_outcome(str(exc), node))
             return "failed"
         if state is BatchState.BUSY:  # another worker holds it; look again later
             raise self.retry(countdown=min(30.0, lease / 3))
