@@ -17,7 +17,7 @@ from irods.connection import Connection
 
 from .conftest import Runner
 
-OPEN, CLOSE, LSEEK, READ, WRITE, MOD_META = 602, 673, 674, 675, 676, 622
+OPEN, CLOSE, LSEEK, READ, WRITE, TOUCH, MOD_META = 602, 673, 674, 675, 676, 20007, 622
 FILES = 12
 
 
@@ -51,8 +51,9 @@ def test_small_upload_is_open_write_close_mtime(
     src = _small_tree(tmp_path / "src")
     snap = run_upload(src, remote_dir).snapshot()
     assert snap.files_new == FILES
-    per_file = {api: api_calls[api] for api in (OPEN, WRITE, CLOSE, MOD_META, LSEEK)}
-    assert per_file == {OPEN: FILES, WRITE: FILES, CLOSE: FILES, MOD_META: FILES, LSEEK: 0}
+    per_file = {api: api_calls[api] for api in (OPEN, WRITE, CLOSE, TOUCH, MOD_META, LSEEK)}
+    assert per_file == {OPEN: FILES, WRITE: FILES, CLOSE: FILES, TOUCH: FILES, MOD_META: 0,
+                        LSEEK: 0}
 
 
 def test_small_download_is_open_read_close(

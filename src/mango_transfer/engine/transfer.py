@@ -2,7 +2,8 @@
 
 Small files (below ``--chunk-threshold``) go in one worker thread over one session: open,
 stream in 4 MiB blocks, close. That is the protocol's minimum: an upload of a file up to 4 MiB
-is four requests (602 open, 676 write, 673 close, which finalizes, then 622 for the mtime), a
+is four requests (602 open, 676 write, 673 close, which finalizes, then touch (20007) for
+the mtime), a
 download three (602, 675 up to the listed size, 673); see ``irods/remote.py``. Large files go through ``irods.chunks`` over several sessions at once, resumable.
 
 **Verification** (``--verify``): the local SHA-256 is computed from the very bytes that stream
@@ -15,8 +16,8 @@ server from the replica, and registered). A mismatch raises :class:`Verification
 upload that fails verification is marked stale so no later run takes it for complete, and a
 download that fails keeps nothing under the final name.
 
-**Mtime**: uploads set the object's modify time to the local mtime (``modDataObjMeta``, one
-round trip); downloads set the local mtime to the object's. So the next run's default
+**Mtime**: uploads set the object's modify time to the local mtime (the touch API, which
+any user with write access may call; one round trip); downloads set the local mtime to the object's. So the next run's default
 size-and-mtime check skips them.
 """
 
@@ -64,7 +65,7 @@ def _compare(path: str, local: str, server: str) -> None:
 # -- upload --------------------------------------------------------------------------------
 def _put_small(session: iRODSSession, remote: RemoteSide, local: Path, path: str, src: FileInfo,
                verify: bool, counter: ByteCounter) -> None:
-    """Worker thread: one small file up, on one session: 602, 676 per 4 MiB, 673, then 622."""
+    """Worker thread: one small file up, on one session: 602, 676 per 4 MiB, 673, then touch."""
     digest = Sha256()
     sent = 0
     with translate_os_errors(local), open(local, "rb") as source:

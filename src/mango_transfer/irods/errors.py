@@ -39,6 +39,7 @@ _NAMES: dict[int, str] = {
     -4000: "SYS_HEADER_READ_LEN_ERR",
     -5000: "SYS_HEADER_WRITE_LEN_ERR",
     -9000: "SYS_EXCEED_CONNECT_CNT",
+    -13000: "SYS_NO_API_PRIV",
     -22000: "SYS_SVR_TO_SVR_CONNECT_FAILED",
     -27000: "SYS_COPY_LEN_ERR",
     -31000: "SYS_INVALID_FILE_PATH",
@@ -114,6 +115,11 @@ def _code_to_mango(code: int, path: str | None, cause: str) -> MangoError:
         return AuthError(f"the server refused the login: {detail}", path=path)
     if nominal in _NOT_FOUND:
         return RemoteNotFound(f"no such collection or data object ({name})", path=path)
+    if nominal == -13000:
+        return PermissionDenied("the server allows this operation to iRODS administrators only "
+                                "(SYS_NO_API_PRIV), and this account is not one", path=path,
+                                hint="report this as a bug in mango-transfer: it must not "
+                                     "need admin rights")
     if nominal in _PERMISSION:
         return PermissionDenied(f"the server denied access ({name})", path=path)
     if nominal in _MISMATCH:

@@ -16,7 +16,7 @@ of one object arrive adjacent and are folded into one entry (good if any replica
 **Handles.** :meth:`IrodsRemote.open` sends the open (602) itself, with PRC's message classes
 on a connection of the session's PRC pool, and the handle then sends exactly one request per
 operation (no buffered layer, so none of PRC's "tell" requests): a small upload is 602, 676,
-673 and the mtime (622); a small download 602, 675 until the listed size, 673. For the
+673 and the mtime (touch, 20007); a small download 602, 675 until the listed size, 673. For the
 parallel-transfer protocol the primary handle (finalizes on close, 673) gives the replica token
 and resource hierarchy (20000); secondary handles join with ``replicaToken``/``resc_hier`` and
 close with REPLICA_CLOSE (20004). A handle is never closed on failure: the engine discards its
@@ -326,8 +326,18 @@ class IrodsRemote:
             session.collections.create(path, recurse=True)
 
     def set_mtime(self, session: iRODSSession, path: str, mtime: int) -> None:
-        with translate_irods_errors(path):
-            session.data_objects.modDataObjMeta({"objPath": path}, {"dataModify": str(mtime)})
+        """Set the object's modify time with the touch API (20007), one request.
+
+        iRODS 5 lets any user with write access touch an object, whereas ``modDataObjMeta``
+        (622) is reserved to administrators (``SYS_NO_API_PRIV`` for a rodsuser). PRC's own
+        ``data_objects.touch`` first queries the path twice; the engine knows it is an object.
+        """
+        payload = {"logical_path": path,
+                   "options": {"no_create": True, "seconds_since_epoch": int(mtime)}}
+        with translate_irods_errors(path), session.pool.get_connection() as conn:
+            body = JSON_Message(payload, server_version=conn.server_version)
+            conn.send(iRODSMessage("RODS_API_REQ", msg=body, int_info=api_number["TOUCH_APN"]))
+            conn.recv()
 
     def set_acl(self, session: iRODSSession, path: str, user: str, level: str,
                 recursive: bool) -> None:
@@ -342,9 +352,15 @@ class IrodsRemote:
             return str(session.data_objects.chksum(path) or "")
 
     def mark_stale(self, session: iRODSSession, path: str) -> None:
-        """Flag the replica stale: bytes that failed verification must never look complete."""
-        with translate_irods_errors(path):
-            session.data_objects.modDataObjMeta({"objPath": path}, {"replStatus": "0"})
+        """Flag the replica stale: bytes that failed verification must never look complete.
+
+        Setting ``replStatus`` directly (622) is for administrators only, so this opens the
+        replica for writing and drops the connection without a close: the server (iRODS 5,
+        and ours) marks a replica whose writer vanished stale. Any user who could write the
+        bytes can do this.
+        """
+        handle = self.open(session, path, "a", create=False)
+        handle.abort()
 
     def unlink(self, session: iRODSSession, path: str) -> None:
         with translate_irods_errors(path):
