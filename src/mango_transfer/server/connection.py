@@ -13,6 +13,7 @@ import anyio
 from anyio.abc import ByteStream
 from anyio.streams.tls import TLSStream
 
+from . import native
 from .api import AUTH_APIS, HANDLERS, Reply
 from .api.data import abandon
 from .api.query import close_all
@@ -52,6 +53,7 @@ class ClientSession:
         self.state = ConnectionState(peer=peer)
         self.ssl_context = ssl_context
         self.on_restart = on_restart
+        self.native = False  # the client packs API structs natively (irodsProt 0): the C library
 
     async def run(self) -> None:
         try:
@@ -90,6 +92,7 @@ class ClientSession:
         state = self.state
         state.proxy_user, state.proxy_zone = pack.get_str("proxyUser"), pack.get_str("proxyRcatZone")
         state.client_user, state.client_zone = pack.get_str("clientUser"), pack.get_str("clientRcatZone")
+        self.native = pack.get_int("irodsProt", 1) == 0
         log.info("connection from %s as %s#%s (%s)", state.peer, state.proxy_user,
                  state.proxy_zone, pack.get_str("option"))
         use_tls = await self._negotiate("request_server_negotiation" in pack.get_str("option"))
@@ -155,6 +158,8 @@ class ClientSession:
         try:
             if injected is not None:
                 raise IrodsError(injected, "fault injection")
+            if self.native and message.body and handler is not None:
+                message.element = native.decode(message.body, self._request_struct(number))
             if self.state.user is None and number not in AUTH_APIS:
                 raise IrodsError(SYS_NO_API_PRIV, "not authenticated")
             if handler is None:
@@ -165,7 +170,21 @@ class ClientSession:
                 log.info("api %d from %s failed: %s", number, self.state.peer, error)
             return Reply(int_info=error.code, error=error_struct(error.code, error.message))
 
+    @staticmethod
+    def _request_struct(number: int) -> str:
+        name = native.REQUEST_STRUCTS.get(number)
+        if name is None:
+            raise IrodsError(SYS_UNMATCHED_API_NUM, f"API {number} takes no native body")
+        return name
+
     async def _send_reply(self, reply: Reply) -> None:
-        await send_message(self.stream, "RODS_API_REPLY", reply.body, int_info=reply.int_info,
-                           error=reply.error, bs=reply.bs)
+        body, error = reply.body, reply.error
+        if self.native:
+            # The real server sends no error struct to the C client; its messages come from the
+            # client's own error table, so an RError here would only add lines to its output.
+            body, error = (native.encode_xml(body) if body else b""), b""
+        await send_message(self.stream, "RODS_API_REPLY", body, int_info=reply.int_info,
+                           error=error, bs=reply.bs)
+        if reply.after is not None:
+            await reply.after()
 

@@ -49,6 +49,7 @@ COLUMNS: dict[int, tuple[str, str]] = {
     503: ("coll", "c.coll_owner_name"), 504: ("coll", "c.coll_owner_zone"),
     505: ("coll", "0"), 506: ("coll", "c.coll_inheritance"), 507: ("coll", "c.r_comment"),
     508: ("coll", "c.create_ts"), 509: ("coll", "c.modify_ts"),
+    510: ("coll", "''"), 511: ("coll", "''"), 512: ("coll", "''"),
     600: ("dmeta", "dm.attr"), 601: ("dmeta", "dm.value"), 602: ("dmeta", "dm.units"),
     603: ("dmeta", "dm.meta_id"), 604: ("dmeta", "dm.create_ts"), 605: ("dmeta", "dm.modify_ts"),
     610: ("cmeta", "cm.attr"), 611: ("cmeta", "cm.value"), 612: ("cmeta", "cm.units"),

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from anyio.abc import ByteReceiveStream, ByteSendStream
 
 from .codes import ProtocolViolation
-from .xmlpack import Struct, escape
+from .xmlpack import Element, Struct, escape
 
 MAX_HEADER = 1 << 16
 MAX_BODY = 64 << 20
@@ -31,6 +31,7 @@ class Message:
     error: bytes = b""
     bs: bytes = b""
     int_info: int = 0
+    element: Element | None = None  # the body already decoded (native packing), else None
 
 
 @dataclass

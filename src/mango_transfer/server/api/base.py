@@ -20,6 +20,9 @@ class Reply:
     body: bytes = b""
     bs: bytes = b""
     error: bytes = b""
+    # Runs after the reply went out, before the next request is read: a parallel transfer's
+    # portal, which the client joins once it has the reply.
+    after: Callable[[], Awaitable[None]] | None = None
 
 
 Handler = Callable[[ServerState, ConnectionState, Message], Awaitable[Reply]]
@@ -36,13 +39,14 @@ def api(number: int) -> Callable[[Handler], Handler]:
 
 
 def body(message: Message) -> Element:
-    return parse(message.body)
+    """The request struct; a native-packed body arrives already decoded."""
+    return message.element if message.element is not None else parse(message.body)
 
 
 def json_request(message: Message) -> dict[str, object]:
     """BinBytesBuf_PI carrying base64 JSON (PRC puts the string length in buflen: ignore it)."""
     try:
-        raw = base64.b64decode(parse(message.body).get_str("buf"))
+        raw = base64.b64decode(body(message).get_str("buf"))
         value = json.loads(raw.rstrip(b"\x00").decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise IrodsError(SYS_INVALID_INPUT_PARAM, "bad JSON input") from exc
@@ -52,7 +56,8 @@ def json_request(message: Message) -> dict[str, object]:
 
 
 def json_reply(value: object, int_info: int = 0) -> Reply:
-    text = json.dumps(value).encode()
+    """JSON and its NUL, as the real server sends it (the C client parses it as a C string)."""
+    text = json.dumps(value).encode() + b"\0"
     packed = Struct("BinBytesBuf_PI", [("buflen", len(text)), ("buf", base64.b64encode(text).decode())])
     return Reply(int_info=int_info, body=packed.encode())
 
