@@ -256,10 +256,9 @@ async def finalize(server: ServerState, handle: Descriptor, close_kvp: dict[str,
     catalog.update_data(handle.data_id, **fields)
 
 
-@api(673)
-async def data_obj_close(server: ServerState, connection: ConnectionState, message: Message) -> Reply:
-    element = body(message)
-    handle = descriptor(connection, element.get_int("l1descInx"))
+async def close_handle(server: ServerState, connection: ConnectionState, handle: Descriptor,
+                       close_kvp: dict[str, str]) -> None:
+    """DATA_OBJ_CLOSE of one handle: release it; a write handle's close finalizes the replica."""
     replica = _release(server, connection, handle)
     if handle.writable and replica is not None and replica.abandoned:
         raise IrodsError(SYS_REPLICA_INACCESSIBLE, "another writer of this replica vanished; "
@@ -267,7 +266,14 @@ async def data_obj_close(server: ServerState, connection: ConnectionState, messa
     if handle.writable:
         # Like iRODS, any 673 on a write handle finalizes: a parallel writer that closes this
         # way instead of REPLICA_CLOSE publishes a partial "good" replica, which is its bug.
-        await finalize(server, handle, element.kvp())
+        await finalize(server, handle, close_kvp)
+
+
+@api(673)
+async def data_obj_close(server: ServerState, connection: ConnectionState, message: Message) -> Reply:
+    element = body(message)
+    await close_handle(server, connection, descriptor(connection, element.get_int("l1descInx")),
+                       element.kvp())
     return Reply()
 
 
@@ -541,4 +547,5 @@ async def obj_stat(server: ServerState, connection: ConnectionState, message: Me
     return Reply(int_info=1, body=Struct("RodsObjStat_PI", stat).encode())
 
 
-__all__ = ["abandon", "compute_checksum", "finalize", "open_object", "CAT_NO_ACCESS_PERMISSION"]
+__all__ = ["abandon", "close_handle", "compute_checksum", "finalize", "open_object",
+           "CAT_NO_ACCESS_PERMISSION"]
