@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from . import admin, auth, collections, data, metadata, put_get, query, specific_query
+from . import admin, auth, bulk, collections, copy, data, metadata, put_get, query, specific_query
 from .base import AUTH_APIS, HANDLERS, Reply
 
-__all__ = ["AUTH_APIS", "HANDLERS", "Reply", "admin", "auth", "collections", "data", "metadata", "put_get",
-           "query", "specific_query"]
+__all__ = ["AUTH_APIS", "HANDLERS", "Reply", "admin", "auth", "bulk", "collections", "copy", "data",
+           "metadata", "put_get", "query", "specific_query"]

@@ -55,24 +55,37 @@ async def _threads(server: ServerState, connection: ConnectionState, size: int, 
     return (threads, await open_portal(server.config.host)) if threads else (0, None)
 
 
-@api(606)
-async def data_obj_put(server: ServerState, connection: ConnectionState, message: Message) -> Reply:
-    user_of(connection)
-    element, path, kvp = _request(message)
+async def _open_for_put(server: ServerState, connection: ConnectionState, path: str, size: int,
+                        kvp: dict[str, str]) -> Descriptor:
     catalog = server.catalog
     exists = catalog.coll(path) is not None or catalog.data_object(path) is not None
     if exists and "forceFlag" not in kvp:
         raise IrodsError(OVERWRITE_WITHOUT_FORCE_FLAG, f"{path} exists; overwrite needs -f")
-    size = element.get_int("dataSize")
     fd = await open_object(server, connection, {"objPath": path, "dataSize": size},
                            O_CREAT | O_TRUNC | O_RDWR, kvp)
-    handle = connection.descriptors[fd]
+    return connection.descriptors[fd]
+
+
+async def put_bytes(server: ServerState, connection: ConnectionState, path: str, data: bytes,
+                    size: int, kvp: dict[str, str]) -> None:
+    """A single-buffer put: the whole content is in hand."""
+    handle = await _open_for_put(server, connection, path, size, kvp)
+    written = os.pwrite(handle.os_fd, data, 0) if data else 0
+    # An empty put over a non-empty replica still counts as a write (iRODS sets 1).
+    handle.bytes_written = written or (0 if handle.created else 1)
+    await finish_put(server, connection, handle, size)
+
+
+@api(606)
+async def data_obj_put(server: ServerState, connection: ConnectionState, message: Message) -> Reply:
+    user_of(connection)
+    element, path, kvp = _request(message)
+    size = element.get_int("dataSize")
     if "dataIncluded" in kvp:
-        written = os.pwrite(handle.os_fd, message.bs, 0) if message.bs else 0
-        # An empty put over a non-empty replica still counts as a write (iRODS sets 1).
-        handle.bytes_written = written or (0 if handle.created else 1)
-        await _finish_put(server, connection, handle, size)
+        await put_bytes(server, connection, path, message.bs, size, kvp)
         return Reply()
+    handle = await _open_for_put(server, connection, path, size, kvp)
+    fd = handle.fd
     threads, portal = await _threads(server, connection, size, element.get_int("numThreads"))
     reply = Reply(body=_portal_out(fd, threads, "", portal))
     if portal is not None:
@@ -83,7 +96,7 @@ async def data_obj_put(server: ServerState, connection: ConnectionState, message
     return reply
 
 
-async def _finish_put(server: ServerState, connection: ConnectionState, handle: Descriptor,
+async def finish_put(server: ServerState, connection: ConnectionState, handle: Descriptor,
                       declared: int) -> None:
     """Close a put's replica: the size must match ``dataSize``, else it stays stale."""
     actual = server.vault.size(handle.data_id)
@@ -145,7 +158,7 @@ async def opr_complete(server: ServerState, connection: ConnectionState, message
     if value >= 2:
         handle = descriptor(connection, value)
         if handle.writable:
-            await _finish_put(server, connection, handle, handle.declared_size)
+            await finish_put(server, connection, handle, handle.declared_size)
         else:
             await close_handle(server, connection, handle, {})
     return Reply()
