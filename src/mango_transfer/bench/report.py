@@ -25,7 +25,11 @@ def summarize(runs: list[Run]) -> list[dict[str, Any]]:
     for run in runs:
         groups[(run.scenario, run.link, run.tool)].append(run)
     rows = []
-    for (scenario, link, tool), members in groups.items():
+    for (scenario, link, tool), all_members in groups.items():
+        members = [run for run in all_members if not run.error]
+        if not members:
+            rows.append(_failed_row(all_members[0]))
+            continue
         seconds = [run.seconds for run in members]
         median = statistics.median(seconds)
         sample = members[0]
@@ -40,6 +44,13 @@ def summarize(runs: list[Run]) -> list[dict[str, Any]]:
         })
     _add_ratios(rows)
     return rows
+
+
+def _failed_row(run: Run) -> dict[str, Any]:
+    """A baseline that could not run: no rates, its reason in ``failed``."""
+    return {"scenario": run.scenario, "link": run.link, "tool": run.tool, "rtt_ms": run.rtt_ms,
+            "runs": 0, "min_s": 0.0, "median_s": 0.0, "max_s": 0.0, "files": 0, "bytes": 0,
+            "files_per_s": 0.0, "MBps": 0.0, "peak_rss_mb": None, "failed": run.error}
 
 
 def _rate(row: dict[str, Any]) -> float:
@@ -81,6 +92,10 @@ def table(rows: list[dict[str, Any]]) -> str:
             notes += f"verify costs {row['verify_cost_pct']:+.0f}%"
         if row.get("peak_rss_mb") is not None:
             notes += f"peak RSS {row['peak_rss_mb']:.0f} MB"
+        if "failed" in row:
+            lines.append([row["scenario"], row["link"], row["tool"], "-", "-", "-",
+                          f"FAILED: {row['failed']}"])
+            continue
         lines.append([row["scenario"], row["link"], row["tool"], f"{row['median_s']:.2f}",
                       f"{row['MBps']:.1f}", f"{row['files_per_s']:.0f}", notes])
     widths = [max(len(header[i]), *(len(line[i]) for line in lines)) for i in range(len(header))]
@@ -105,7 +120,7 @@ def plot(rows: list[dict[str, Any]], out: Path) -> list[Path]:
     except ImportError:
         return []
     written = []
-    cells = [r for r in rows if not r["scenario"].endswith("_limit")
+    cells = [r for r in rows if not r["scenario"].endswith("_limit") and "failed" not in r
              and r["scenario"] not in ("threads", "walk", "noop_resync")]
     if cells:
         figure, axis = plt.subplots(figsize=(10, 5))
@@ -177,7 +192,7 @@ def rtt_sweep_section(runs: list[Run], rtts: Sequence[float]) -> dict[str, Any]:
 
 
 def _rate_stats(runs: list[Run]) -> dict[str, Any]:
-    rates = [run.files / run.seconds for run in runs if run.seconds > 0]
+    rates = [run.files / run.seconds for run in runs if run.seconds > 0 and not run.error]
     if not rates:
         return {}
     stats: dict[str, Any] = {"runs": len(rates), "files": runs[0].files}

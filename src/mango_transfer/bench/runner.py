@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import resource
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -48,6 +49,25 @@ class Run:
     threads: int | None = None
     peak_rss_mb: float | None = None
     note: str = ""
+    error: str = ""  # a baseline that failed: its one-line reason (the run counts no files)
+
+
+def failure_line(exc: BaseException) -> str:
+    """One line saying how a baseline failed: its exit status or signal and last error line."""
+    if isinstance(exc, subprocess.CalledProcessError):
+        program = Path(str(exc.cmd[0] if isinstance(exc.cmd, (list, tuple)) else exc.cmd)).name
+        if exc.returncode < 0:
+            try:
+                how = f"died with {signal.Signals(-exc.returncode).name}"
+            except ValueError:
+                how = f"died with signal {-exc.returncode}"
+        else:
+            how = f"exited {exc.returncode}"
+        stderr = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else exc.stderr or ""
+        last = next((line.strip() for line in reversed(stderr.splitlines()) if line.strip()), "")
+        return f"{program} {how}" + (f": {last}" if last else "")
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
 @dataclass
@@ -89,9 +109,21 @@ class Bench:
     # -- helpers --------------------------------------------------------------------------
     def _time(self, scenario: str, tool: str, link: str, action: Callable[[], int],
               size_per_file: float, **extra: object) -> None:
+        """Repeat one cell.  A baseline that fails is recorded as failed, with its reason, and
+        the bench goes on; the engine failing (or the bench's own tools) stops it."""
+        survivable = not tool.startswith("engine") and tool != "cp"
         for attempt in range(self.config.repeat):
             started = time.perf_counter()
-            files = action()
+            try:
+                files = action()
+            except Exception as exc:  # noqa: BLE001 - any baseline failure is reported, not fatal
+                if not survivable:
+                    raise
+                reason = failure_line(exc)
+                self.config.runs.append(Run(scenario, tool, link, self.target.rtt_ms,
+                                            time.perf_counter() - started, 0, 0, error=reason))
+                self.config.progress(f"  {scenario:16} {link:9} {tool:14} FAILED: {reason}")
+                return
             seconds = time.perf_counter() - started
             run = Run(scenario, tool, link, self.target.rtt_ms, seconds, files,
                       int(files * size_per_file), **extra)  # type: ignore[arg-type]
