@@ -2,8 +2,20 @@
 
 from __future__ import annotations
 
-from . import admin, auth, bulk, collections, copy, data, metadata, put_get, query, specific_query
+from . import (
+    admin,
+    auth,
+    bulk,
+    collections,
+    copy,
+    data,
+    metadata,
+    put_get,
+    query,
+    specific_query,
+    user_admin,
+)
 from .base import AUTH_APIS, HANDLERS, Reply
 
 __all__ = ["AUTH_APIS", "HANDLERS", "Reply", "admin", "auth", "bulk", "collections", "copy", "data",
-           "metadata", "put_get", "query", "specific_query"]
+           "metadata", "put_get", "query", "specific_query", "user_admin"]

@@ -35,13 +35,16 @@ def _strip_padding(password: str) -> str:
 
 
 def descramble_v2(scrambled: str, admin_password: str, signature: str) -> str:
+    """A new password as iadmin (v2: keyed with the connection's signature) or PRC's
+    ``create_with_password`` (v1: keyed with the admin's password alone) scrambles it; like the
+    catalog's ``decodePw``, v2 is tried first and v1 when its marker is missing."""
     key = (admin_password[:90] + signature[:100]).ljust(100, "\x00")
     hashed = hashlib.md5(key.encode("utf-8")).hexdigest()
     plain = unscramble(scrambled, key=hashed, scramble_prefix="", block_chaining=True)
     # One random character, then the ".ObfV2" marker, then the padded password.
-    if plain[1:7] != ".ObfV2":
-        raise IrodsError(CAT_INVALID_ARGUMENT, "password is not scrambled for this connection")
-    return _strip_padding(plain[7:])
+    if plain[1:7] == ".ObfV2":
+        return _strip_padding(plain[7:])
+    return _strip_padding(unscramble(scrambled, key=admin_password, scramble_prefix=""))
 
 
 def _split_user(name: str, zone: str, default_zone: str) -> tuple[str, str]:
@@ -68,7 +71,7 @@ async def general_admin(server: ServerState, connection: ConnectionState, messag
         with catalog.transaction():
             created = catalog.create_user(name, user_zone, args[3])
             if args[3] != "rodsgroup":
-                _create_home(server, created)
+                create_home(server, created)
         return Reply()
     if action == "modify" and target == "user":
         name, user_zone = _split_user(args[2], args[5], zone)
@@ -97,7 +100,8 @@ async def general_admin(server: ServerState, connection: ConnectionState, messag
     raise IrodsError(CAT_INVALID_ARGUMENT, f"unsupported admin action {action} {target}")
 
 
-def _create_home(server: ServerState, user: User) -> None:
+def create_home(server: ServerState, user: User) -> None:
+    """The new user's home and trash home, owned by the user."""
     catalog = server.catalog
     zone = server.config.zone
     for path in (f"/{zone}/home/{user.name}", f"/{zone}/trash/home/{user.name}"):
