@@ -12,7 +12,7 @@ from typing import Any
 import anyio
 import pytest
 
-from mango_transfer.engine import run as engine
+from mango_transfer import engine
 from mango_transfer.engine.options import MIB, TransferOptions
 from mango_transfer.engine.stats import Stats
 from mango_transfer.server import EmbeddedServer

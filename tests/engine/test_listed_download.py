@@ -10,7 +10,7 @@ from pathlib import Path
 import anyio
 from irods.session import iRODSSession
 
-from mango_transfer.engine import run as engine
+from mango_transfer import engine
 from mango_transfer.engine.stats import Stats, Status
 from tests.conftest import write_file as _write
 

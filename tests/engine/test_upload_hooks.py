@@ -8,7 +8,7 @@ from pathlib import Path
 import anyio
 from irods.session import iRODSSession
 
-from mango_transfer.engine import run as engine
+from mango_transfer import engine
 from mango_transfer.engine.stats import FileResult, Status
 from mango_transfer.ingest.metadata import Avu
 

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import anyio
 
+from ..engine import download, upload
 from ..engine.options import TransferOptions
-from ..engine.run import download, upload
 from . import baselines, datasets
 from .targets import Target
 

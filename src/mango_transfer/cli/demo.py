@@ -19,7 +19,7 @@ from pathlib import Path
 import anyio
 import click
 
-from mango_transfer.engine import run as engine
+from mango_transfer import engine
 from mango_transfer.engine.options import MIB, TransferOptions
 from mango_transfer.engine.stats import Stats
 from mango_transfer.errors import MangoError

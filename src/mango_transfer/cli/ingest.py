@@ -41,7 +41,7 @@ from typing import Any, NoReturn
 import anyio
 import click
 
-from mango_transfer.engine import run as engine
+from mango_transfer import engine
 from mango_transfer.engine.options import TransferOptions
 from mango_transfer.engine.stats import FileResult, Stats, Status
 from mango_transfer.errors import LocalNotFound, MangoError, UsageError

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -21,12 +21,11 @@ import anyio
 import click
 from tqdm import tqdm
 
+from mango_transfer import engine
 from mango_transfer.cli.options import options_from_params, transfer_options
 from mango_transfer.cli.scaleout import celery_options, scaled
-from mango_transfer.engine import run as engine
-from mango_transfer.engine.options import TransferOptions
+from mango_transfer.engine import Stats, StatsSnapshot, Status, TransferOptions
 from mango_transfer.engine.report import write_report
-from mango_transfer.engine.stats import Stats, StatsSnapshot, Status
 from mango_transfer.errors import MangoError
 
 __all__ = ["check", "download", "login", "sync", "upload"]
@@ -74,8 +73,13 @@ def _summary(stats: Stats, dry_run: bool) -> str:
     return f"{text}; {snap.bytes / 1e6:.1f} MB in {snap.elapsed:.1f} s ({rate:.1f} MB/s)"
 
 
-def _execute(start: Callable[[TransferOptions, Stats, engine.Progress], Awaitable[Stats]],
-             params: dict[str, Any]) -> None:
+def _execute(direction: str, src: str, dest: str, params: dict[str, Any]) -> None:
+    """Run one command: on this machine, or on Celery workers with ``--celery``."""
+
+    async def local(options: TransferOptions, stats: Stats, bar: engine.Progress) -> Stats:
+        return await engine.transfer(direction, src, dest, options, stats=stats, progress=bar)
+
+    start = scaled(direction, src, dest, params) or local
     quiet = bool(params.get("quiet"))
     report = params.get("json_report")
     try:
@@ -133,9 +137,7 @@ def upload(src: Path, dest_coll: str, **params: Any) -> None:
 
     SRC/a/b.txt lands at DEST_COLL/a/b.txt; DEST_COLL is created when missing.
     """
-    _execute(scaled("upload", str(src), dest_coll, params) or (
-        lambda options, stats, bar: engine.upload(src, dest_coll, options, stats=stats,
-                                                  progress=bar)), params)
+    _execute("upload", str(src), dest_coll, params)
 
 
 @click.command()
@@ -149,9 +151,7 @@ def download(src_coll: str, dest_dir: Path, **params: Any) -> None:
 
     SRC_COLL/a/b.txt lands at DEST_DIR/a/b.txt; DEST_DIR is created when missing.
     """
-    _execute(scaled("download", src_coll, str(dest_dir), params) or (
-        lambda options, stats, bar: engine.download(src_coll, dest_dir, options, stats=stats,
-                                                    progress=bar)), params)
+    _execute("download", src_coll, str(dest_dir), params)
 
 
 @click.command()
@@ -165,9 +165,7 @@ def sync(src: str, dest: str, **params: Any) -> None:
 
     Files only on DEST are deleted only with --delete; try --dry-run first.
     """
-    _execute(scaled("sync", src, dest, params) or (
-        lambda options, stats, bar: engine.sync(src, dest, options, stats=stats,
-                                                progress=bar)), params)
+    _execute("sync", src, dest, params)
 
 
 @click.command()

@@ -1,1 +1,71 @@
-"""The transfer engine: pure decisions, options, and (later) the async transfer loop."""
+"""The transfer engine: one run moves a tree between a local folder and an iRODS collection.
+
+This package's face is all a caller needs::
+
+    from mango_transfer import engine
+    stats = await engine.upload("./study", "/ZONE/home/USER/study", engine.TransferOptions())
+
+How one run is built, one module per job:
+
+- ``api``        the entry points (``upload``, ``download``, ``sync``, ``transfer``) and the
+                 run's shared context (``run_context``);
+- ``route``      which argument is the iRODS side, and which way ``sync`` goes;
+- ``upload`` / ``download``  the two directions: what to list on each side, how to move one;
+- ``listings``   the local and remote listings, streamed in catalog order;
+- ``merge``      pairs the two listings file by file (pure; guards ``--delete``);
+- ``runner``     the producer/worker loop: decide, move, retry, record each outcome;
+- ``decide``     whether one file needs moving (pure, rclone's rules);
+- ``transfer``   moving one file, small (one request stream) or large (parallel ranges);
+- ``context`` / ``ranges``  what a run shares, and who moves a large file's byte ranges;
+- ``resume``     the recorded ranges of a large upload; ``options``, ``stats``, ``report``.
+"""
+
+from mango_transfer.engine.api import (
+    download,
+    download_sync,
+    open_direction,
+    run_context,
+    sync,
+    sync_sync,
+    transfer,
+    upload,
+    upload_sync,
+)
+from mango_transfer.engine.context import RangeMover, RunContext
+from mango_transfer.engine.options import TransferOptions
+from mango_transfer.engine.route import (
+    REMOTE_PREFIX,
+    is_remote,
+    remote_path,
+    resolve_direction,
+    sync_direction,
+)
+from mango_transfer.engine.runner import Direction, RunHooks
+from mango_transfer.engine.stats import FileResult, Progress, Stats, StatsSnapshot, Status
+
+__all__ = [
+    "REMOTE_PREFIX",
+    "Direction",
+    "FileResult",
+    "Progress",
+    "RangeMover",
+    "RunContext",
+    "RunHooks",
+    "Stats",
+    "StatsSnapshot",
+    "Status",
+    "TransferOptions",
+    "download",
+    "download_sync",
+    "is_remote",
+    "open_direction",
+    "remote_path",
+    "resolve_direction",
+    "run_context",
+    "sync",
+    "sync_direction",
+    "sync_sync",
+    "transfer",
+    "upload",
+    "upload_sync",
+]

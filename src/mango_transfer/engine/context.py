@@ -1,26 +1,51 @@
-"""What every part of one run shares: options, the session pool and its limiter, the stats."""
+"""What every part of one run shares: options, the session pool and its limiter, the stats,
+and the plug that moves a large file's byte ranges.
+
+A run moves a large file's missing ranges through a :class:`RangeMover`. The default,
+``engine.ranges.LocalRanges``, is ``irods.chunks``: ``--chunk-connections`` sessions of this
+process. Scale-out plugs in a mover that shares the ranges of a very large file with other
+hosts (``scaleout/split.py``); everything around it (skip decision, resume state,
+verification, finalizing checks) stays the engine's, so a split file is exactly as safe as a
+local one.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import BinaryIO, Protocol, TypeVar
 
 import anyio
 from irods.session import iRODSSession
 from typing_extensions import TypeVarTuple, Unpack
 
 from mango_transfer.engine.options import TransferOptions
-from mango_transfer.engine.ranges import LocalRanges, RangeMover
 from mango_transfer.engine.stats import Stats
+from mango_transfer.irods.chunks import Range
 from mango_transfer.irods.pool import SessionPool
 from mango_transfer.irods.remote import RemoteSide
 
-__all__ = ["RunContext"]
+__all__ = ["RangeMover", "RunContext"]
 
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
+
+
+class RangeMover(Protocol):
+    """Who moves the byte ranges of one large file (see the module docstring)."""
+
+    async def put(self, ctx: RunContext, local: Path, path: str, size: int,
+                  missing: Sequence[Range], *, fresh: bool, on_done: Callable[[int, int], None],
+                  before_close: Callable[[], None]) -> None:
+        """Write ``missing`` ranges of ``local`` into ``path`` and finalize it (see
+        ``chunks.put_ranges``); ``on_done(start, end)`` once bytes are on the server."""
+
+    async def get(self, ctx: RunContext, path: str, size: int, missing: Sequence[Range], *,
+                  partial: Path, open_writer: Callable[[], BinaryIO],
+                  on_done: Callable[[BinaryIO, int, int], None]) -> None:
+        """Read ``missing`` ranges of ``path`` into the ``partial`` file; ``on_done(writer,
+        start, end)`` records them (after an fsync through ``writer``)."""
 
 
 @dataclass
@@ -30,7 +55,7 @@ class RunContext:
     remote: RemoteSide
     stats: Stats
     state_dir: Path
-    ranges: RangeMover = field(default_factory=LocalRanges)  # a large file's byte ranges
+    ranges: RangeMover  # who moves a large file's byte ranges
 
     @property
     def limiter(self) -> anyio.CapacityLimiter:

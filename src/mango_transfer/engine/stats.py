@@ -9,9 +9,11 @@ from __future__ import annotations
 import enum
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-__all__ = ["FileResult", "Stats", "StatsSnapshot", "Status"]
+__all__ = ["FileResult", "Progress", "Stats", "StatsSnapshot", "Status", "finishing"]
 
 
 class Status(enum.Enum):
@@ -123,3 +125,18 @@ class Stats:
             bytes_planned=get("bytes_planned", 0), errors=get("errors", 0),
             retries=get("retries", 0), queue_depth=self.queue_depth, seen=get("seen", 0),
             elapsed=end - self.started, files_filtered=get("filtered", 0))
+
+
+Progress = Callable[[StatsSnapshot], None]  # called with a snapshot while a run goes
+
+
+@contextmanager
+def finishing(stats: Stats, progress: Progress | None) -> Iterator[Stats]:
+    """The end of every run, however it ends: the clock stops and the progress callback sees
+    the final snapshot (so a bar shows the last bytes, also after an error)."""
+    try:
+        yield stats
+    finally:
+        stats.finish()
+        if progress is not None:
+            progress(stats.snapshot())

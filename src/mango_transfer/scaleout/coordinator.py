@@ -23,14 +23,13 @@ import posixpath
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import anyio
 
-from mango_transfer.engine import run as engine
+from mango_transfer import engine
 from mango_transfer.engine.options import MIB, TransferOptions
-from mango_transfer.engine.stats import FileResult, Stats, Status
+from mango_transfer.engine.stats import FileResult, Stats, Status, finishing
 from mango_transfer.errors import UsageError
 from mango_transfer.localfs.walk import DirInfo, WalkError
 from mango_transfer.scaleout.app import DEFAULT_LEASE, QUEUE, TASK_NAME, make_app
@@ -88,37 +87,37 @@ async def coordinate(direction: str, src: str, dest: str, options: TransferOptio
     client = await anyio.to_thread.run_sync(connect, scale.broker)
     walk_options = dataclasses.replace(options, threads=1, chunk_connections=1)
     try:
-        async with engine.run_context(walk_options, stats, environ=environ) as ctx:
-            if direction == "sync":
-                direction = engine.sync_direction(src, dest, ctx.pool.env.zone)
-            if direction == "upload":
-                src = await anyio.to_thread.run_sync(os.path.abspath, src)
-                dest = engine.remote_path(dest, "the destination")
-                walker: Any = engine.Upload(ctx, Path(src), dest)
-            else:
-                src = engine.remote_path(src, "the source")
-                dest = await anyio.to_thread.run_sync(os.path.abspath, dest)
-                walker = engine.Download(ctx, src, Path(dest))
-            await walker.setup()
-            run_id = scale.run_id or default_run_id(direction, src, dest)
-            if notice is not None:
-                notice(f"run {run_id}: {direction} {src} → {dest} on the workers of "
-                       f"{redacted(scale.broker)}")
-                if not await anyio.to_thread.run_sync(_any_worker, app):
-                    notice("no Celery worker answered yet; the batches wait in the queue until "
-                           f"one starts (mango-transfer worker --celery {redacted(scale.broker)})")
-            records = RunRecords(client, run_id)
-            follower = _Follower(app, records, stats, scale, options,
-                                 (run_id, direction, src, dest), notice)
-            await follower.run(walker, progress)
-            await walker.finish()  # --acl, once for the whole tree
-            await anyio.to_thread.run_sync(records.clear)
+        with finishing(stats, progress):
+            async with engine.run_context(walk_options, stats, environ=environ) as ctx:
+                direction = engine.resolve_direction(direction, src, dest, ctx.pool.env.zone)
+                src, dest = await anyio.to_thread.run_sync(_shared_paths, direction, src, dest)
+                walker = engine.open_direction(ctx, direction, src, dest)
+                await walker.setup()
+                run_id = scale.run_id or default_run_id(direction, src, dest)
+                if notice is not None:
+                    notice(f"run {run_id}: {direction} {src} → {dest} on the workers of "
+                           f"{redacted(scale.broker)}")
+                    if not await anyio.to_thread.run_sync(_any_worker, app):
+                        notice("no Celery worker answered yet; the batches wait in the queue "
+                               f"until one starts (mango-transfer worker --celery "
+                               f"{redacted(scale.broker)})")
+                records = RunRecords(client, run_id)
+                follower = _Follower(app, records, stats, scale, options,
+                                     (run_id, direction, src, dest), notice)
+                await follower.run(walker, progress)
+                await walker.finish()  # --acl, once for the whole tree
+                await anyio.to_thread.run_sync(records.clear)
     finally:
-        stats.finish()
-        if progress is not None:
-            progress(stats.snapshot())
         client.close()
     return stats
+
+
+def _shared_paths(direction: str, src: str, dest: str) -> tuple[str, str]:
+    """``(src, dest)`` as every worker reads them: the iRODS side checked, the local side
+    absolute (a worker has another working directory)."""
+    if direction == "upload":
+        return os.path.abspath(src), engine.remote_path(dest, "the destination collection")
+    return engine.remote_path(src, "the source collection"), os.path.abspath(dest)
 
 
 def _any_worker(app: Any) -> bool:
@@ -145,7 +144,7 @@ class _Follower:
         self.live_bytes = 0
         self._absorbed = anyio.Event()  # set (and replaced) whenever outcomes arrived
 
-    async def run(self, walker: Any, progress: engine.Progress | None) -> None:
+    async def run(self, walker: engine.Direction, progress: engine.Progress | None) -> None:
         async with anyio.create_task_group() as group:
             group.start_soon(self._follow)
             if progress is not None:
@@ -159,7 +158,7 @@ class _Follower:
         while not condition():
             await self._absorbed.wait()
 
-    async def _walk(self, walker: Any) -> None:
+    async def _walk(self, walker: engine.Direction) -> None:
         batcher = Batcher(self.scale.batch_files, self.scale.batch_bytes, self.alone_from)
         async for entry in walker.source():
             if isinstance(entry, WalkError):
@@ -167,6 +166,7 @@ class _Follower:
                                                  entry.error.user_message(), "error"))
                 continue
             if walker.single:  # one file or object: moved whole, by path
+                assert not isinstance(entry, DirInfo)  # (a single file's walk has no folder)
                 await self._submit(Batch(size=entry.size), whole=True)
                 continue
             produced = (batcher.add_dir(entry.path) if isinstance(entry, DirInfo)

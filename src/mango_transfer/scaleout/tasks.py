@@ -19,15 +19,14 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import anyio
 from redis.exceptions import LockError, RedisError
 from redis.lock import Lock
 
-from mango_transfer.engine import run as engine
-from mango_transfer.engine.ranges import RangeMover
+from mango_transfer import engine
+from mango_transfer.engine.context import RangeMover
 from mango_transfer.engine.stats import FileResult, Stats, StatsSnapshot, Status
 from mango_transfer.errors import MangoError
 from mango_transfer.irods.pool import SessionCache
@@ -92,18 +91,11 @@ def _transfer(payload: BatchPayload, records: RunRecords, node: str,
     stats = Stats(record_files=True)
     reporter = _Reporter(records, payload.batch)
     options = payload.transfer_options()
-    if payload.direction == "upload":
-        start = lambda: engine.upload(  # noqa: E731
-            payload.src, payload.dest, options, stats=stats, progress=reporter, environ=environ,
-            files=payload.files, dirs=payload.dirs, on_result=reporter.moved, ranges=ranges,
-            sessions=sessions)
-    else:
-        start = lambda: engine.download(  # noqa: E731
-            payload.src, Path(payload.dest), options, stats=stats, progress=reporter,
-            environ=environ, files=payload.files, dirs=payload.dirs, on_result=reporter.moved,
-            ranges=ranges, sessions=sessions)
     try:
-        anyio.run(start)
+        anyio.run(lambda: engine.transfer(
+            payload.direction, payload.src, payload.dest, options, stats=stats,
+            progress=reporter, environ=environ, files=payload.files, dirs=payload.dirs,
+            on_result=reporter.moved, ranges=ranges, sessions=sessions))
     except MangoError as exc:
         raise BatchError(exc) from None
     snap = stats.snapshot()

@@ -1,0 +1,235 @@
+"""The engine's entry points: ``await upload(src, dest, options)``, ``download``, ``sync`` and
+``transfer`` (any of the three by name), each returning the run's :class:`Stats`;
+``upload_sync`` etc. wrap them with ``anyio.run``.
+
+One run opens a :func:`run_context` (session pool, limiter, state folder), builds its
+direction (``Upload`` or ``Download``) and hands both to the :class:`Runner`.
+
+**Upload hooks** (``mango-transfer ingest`` uses them; all optional, defaults = plain upload):
+
+- ``files``: upload exactly these relative paths (a watch batch, a ``--restart`` list). The
+  local side is ``stat``-ed per file; the remote side is looked up per collection with one
+  GenQuery for the named objects (``irods.lookup``), never by listing the whole destination.
+- ``select(relative) -> reason | None``: a file with a reason is not uploaded and is reported
+  with status ``filtered``; ``prune_dir(relative_dir) -> bool`` drops everything below a folder
+  (the walk still reads it; nothing below is reported); ``recursive=False``: top level only.
+- ``empty_dirs``: True (plain ``upload``) creates every folder's collection as the walk meets
+  it, so empty folders are mirrored; False (ingest) creates a collection only before the first
+  file that is new in it, so empty or fully filtered folders leave no trace, and an unchanged
+  re-run creates none.
+- ``metadata(FileInfo) -> AVUs``: after a file is uploaded (and verified with ``--verify``), its
+  managed AVUs are made exactly the desired ones with ONE atomic call
+  (``ingest.metadata.metadata_operations`` against what is on the object; nothing to change =
+  no call; a new object is known to carry none, so it costs no read). A file *skipped* as
+  unchanged is reconciled too (one AVU read, and a call only when something differs): adding
+  ``--md-path`` on a re-run labels the files already uploaded. A metadata failure fails the
+  file (the data is there; a re-run retries the metadata). ``--dry-run`` applies nothing.
+- ``on_result(FileResult)``: called on the event loop for every outcome as it happens (live
+  logging).
+- ``ranges`` (both directions): who moves a large file's byte ranges (default: this process's
+  chunk connections; scale-out shares very large files among workers); ``sessions``: a
+  ``SessionCache`` that keeps logged-in sessions from one run to the next (a worker). A result
+  carries the local SHA-256 when it was computed while streaming (``--verify``, where it
+  equals the server's) and the seconds the file took.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from mango_transfer.engine.context import RangeMover, RunContext
+from mango_transfer.engine.download import Download
+from mango_transfer.engine.options import TransferOptions
+from mango_transfer.engine.ranges import LocalRanges
+from mango_transfer.engine.resume import default_state_dir
+from mango_transfer.engine.route import remote_path, sync_direction
+from mango_transfer.engine.runner import Direction, RunHooks, Runner
+from mango_transfer.engine.stats import FileResult, Progress, Stats, finishing
+from mango_transfer.engine.upload import Upload
+from mango_transfer.fileinfo import FileInfo
+from mango_transfer.groups import single_errors
+from mango_transfer.ingest.metadata import Avu
+from mango_transfer.irods.environment import IrodsEnvironment, load_environment
+from mango_transfer.irods.pool import SessionCache, SessionPool
+from mango_transfer.irods.remote import IrodsRemote
+
+__all__ = [
+    "download",
+    "download_sync",
+    "open_direction",
+    "run_context",
+    "sync",
+    "sync_sync",
+    "transfer",
+    "upload",
+    "upload_sync",
+]
+
+
+class _RecordingRemote(IrodsRemote):
+    """:class:`IrodsRemote` that remembers the last checksum read per iRODS path.
+
+    The transfer code compares the SHA-256 it computed while streaming with the server's and
+    raises on a difference, so once a file is verified the remembered value *is* the local
+    SHA-256; the run reports it without hashing the file again. Entries are popped when the
+    file's outcome is recorded (plain dict operations: atomic under the GIL).
+    """
+
+    def __init__(self) -> None:
+        self.recorded: dict[str, str] = {}
+
+    def checksum(self, session: Any, path: str) -> str:
+        value = super().checksum(session, path)
+        self.recorded[path] = value
+        return value
+
+
+async def _environment(environment: IrodsEnvironment | None,
+                       environ: Mapping[str, str] | None) -> IrodsEnvironment:
+    if environment is not None:
+        return environment
+    return await anyio.to_thread.run_sync(lambda: load_environment(environ=environ))
+
+
+@asynccontextmanager
+async def run_context(options: TransferOptions, stats: Stats,
+                      environment: IrodsEnvironment | None = None,
+                      environ: Mapping[str, str] | None = None,
+                      ranges: RangeMover | None = None,
+                      sessions: SessionCache | None = None) -> AsyncIterator[RunContext]:
+    """What one run shares (session pool, limiter, state folder), closed at the end. Public
+    so that a scale-out coordinator can walk a source exactly as a run does."""
+    environment = await _environment(environment, environ)
+    size = options.threads + options.chunk_connections + 1
+    limiter = anyio.CapacityLimiter(size)
+    pool = SessionPool(environment, size, limiter=limiter,
+                       factory=sessions.take if sessions is not None else None,
+                       release=sessions.give if sessions is not None else None)
+    state_dir = Path(options.state_dir) if options.state_dir else default_state_dir(environ)
+    try:
+        yield RunContext(options=options, pool=pool, remote=_RecordingRemote(), stats=stats,
+                         state_dir=state_dir, ranges=ranges or LocalRanges())
+    finally:
+        await pool.aclose()
+
+
+def open_direction(ctx: RunContext, direction: str, src: str, dest: str) -> Direction:
+    """The :class:`Upload` or :class:`Download` of ``src`` → ``dest`` (``direction`` is
+    ``"upload"`` or ``"download"``; the iRODS side as :func:`remote_path` leaves it)."""
+    if direction == "upload":
+        return Upload(ctx, Path(src), dest)
+    return Download(ctx, src, Path(dest))
+
+
+async def _run(
+    make: Callable[[RunContext], Direction],
+    options: TransferOptions,
+    stats: Stats | None,
+    progress: Progress | None,
+    environment: IrodsEnvironment | None,
+    environ: Mapping[str, str] | None,
+    hooks: RunHooks | None = None,
+    ranges: RangeMover | None = None,
+    sessions: SessionCache | None = None,
+) -> Stats:
+    stats = stats if stats is not None else Stats()
+    with finishing(stats, progress):
+        async with run_context(options, stats, environment, environ, ranges, sessions) as ctx:
+            with single_errors():
+                assert isinstance(ctx.remote, _RecordingRemote)
+                await Runner(ctx, make(ctx), hooks, ctx.remote.recorded).run(progress)
+    return stats
+
+
+async def upload(src: str | os.PathLike[str], dest: str, options: TransferOptions | None = None,
+                 *, stats: Stats | None = None, progress: Progress | None = None,
+                 environment: IrodsEnvironment | None = None,
+                 environ: Mapping[str, str] | None = None,
+                 files: Iterable[str] | None = None,
+                 dirs: Iterable[str] = (),
+                 select: Callable[[str], str | None] | None = None,
+                 prune_dir: Callable[[str], bool] | None = None,
+                 recursive: bool = True,
+                 metadata: Callable[[FileInfo], Sequence[Avu]] | None = None,
+                 on_result: Callable[[FileResult], None] | None = None,
+                 empty_dirs: bool = True, ranges: RangeMover | None = None,
+                 sessions: SessionCache | None = None) -> Stats:
+    """Upload the contents of local ``src`` into collection ``dest`` (created if missing).
+
+    The keyword hooks (``files`` … ``empty_dirs``) are described in the module docstring;
+    without them this is a plain mirror of the tree, empty folders included.
+    """
+    dest = remote_path(dest, "the destination collection")
+    listed = None if files is None else list(files)
+    hooks = RunHooks(select=select, metadata=metadata, on_result=on_result,
+                     lazy_dirs=not empty_dirs)
+    return await _run(lambda ctx: Upload(ctx, Path(src), dest, files=listed, dirs=dirs,
+                                         prune_dir=prune_dir, recursive=recursive),
+                      options or TransferOptions(), stats, progress, environment, environ, hooks,
+                      ranges, sessions)
+
+
+async def download(src: str, dest: str | os.PathLike[str],
+                   options: TransferOptions | None = None, *, stats: Stats | None = None,
+                   progress: Progress | None = None,
+                   environment: IrodsEnvironment | None = None,
+                   environ: Mapping[str, str] | None = None,
+                   files: Iterable[str] | None = None, dirs: Iterable[str] = (),
+                   on_result: Callable[[FileResult], None] | None = None,
+                   ranges: RangeMover | None = None,
+                   sessions: SessionCache | None = None) -> Stats:
+    """Download the contents of collection (or object) ``src`` into local folder ``dest``.
+
+    ``files``: only these relative paths (looked up per collection, not by a full listing);
+    ``dirs``: local folders to create besides (empty collections), as ``upload`` has them;
+    ``on_result`` as for ``upload``.
+    """
+    src = remote_path(src, "the source collection")
+    listed = None if files is None else list(files)
+    return await _run(lambda ctx: Download(ctx, src, Path(dest), files=listed, dirs=dirs),
+                      options or TransferOptions(), stats, progress, environment, environ,
+                      RunHooks(on_result=on_result), ranges, sessions)
+
+
+async def transfer(direction: str, src: str, dest: str, options: TransferOptions | None = None,
+                   *, environment: IrodsEnvironment | None = None,
+                   environ: Mapping[str, str] | None = None, **keywords: Any) -> Stats:
+    """``upload``, ``download`` or ``sync`` (named by ``direction``) of ``src`` → ``dest``: the
+    one entry for callers that carry the direction as data (the CLI, a scale-out batch).
+    ``keywords`` are those ``upload`` and ``download`` share (``stats``, ``progress``,
+    ``files``, ``dirs``, ``on_result``, ``ranges``, ``sessions``)."""
+    if direction == "sync":
+        environment = await _environment(environment, environ)
+        direction = sync_direction(src, dest, environment.zone)
+    run = upload if direction == "upload" else download
+    return await run(src, dest, options, environment=environment, environ=environ, **keywords)
+
+
+async def sync(src: str, dest: str, options: TransferOptions | None = None, *,
+               stats: Stats | None = None, progress: Progress | None = None,
+               environment: IrodsEnvironment | None = None,
+               environ: Mapping[str, str] | None = None) -> Stats:
+    """Upload or download, whichever way makes ``dest`` match ``src`` (see ``route.is_remote``)."""
+    return await transfer("sync", src, dest, options, stats=stats, progress=progress,
+                          environment=environment, environ=environ)
+
+
+def upload_sync(*args: Any, **kwargs: Any) -> Stats:
+    """:func:`upload` from synchronous code."""
+    return anyio.run(lambda: upload(*args, **kwargs))
+
+
+def download_sync(*args: Any, **kwargs: Any) -> Stats:
+    """:func:`download` from synchronous code."""
+    return anyio.run(lambda: download(*args, **kwargs))
+
+
+def sync_sync(*args: Any, **kwargs: Any) -> Stats:
+    """:func:`sync` from synchronous code."""
+    return anyio.run(lambda: sync(*args, **kwargs))

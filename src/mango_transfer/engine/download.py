@@ -1,0 +1,175 @@
+"""The download direction: a collection (or one data object) into a local folder,
+``SRC/a/b`` → ``DEST/a/b``.
+
+:class:`Download` is what the runner asks of a direction: the source listing (the GenQuery
+walk, one lookup per collection for an explicit list, or the one object), the destination
+folder's files, and how one file is fetched, hashed, touched or deleted locally. A replica
+that is not good is never downloaded, and a remote name that would leave the destination
+folder is refused (``localfs.paths.local_target``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import posixpath
+from collections.abc import AsyncGenerator, Iterable, Sequence
+from contextlib import aclosing
+from pathlib import Path
+
+from mango_transfer.engine.context import RunContext
+from mango_transfer.engine.decide import Side
+from mango_transfer.engine.listings import (
+    by_directory,
+    local_files,
+    one,
+    remote_listing,
+    stat_listed,
+)
+from mango_transfer.engine.merge import Item, SourceEntry, catalog_key
+from mango_transfer.engine.transfer import download_file
+from mango_transfer.errors import MangoError, RemoteNotFound, TransferFailed, UsageError
+from mango_transfer.fileinfo import FileInfo
+from mango_transfer.irods.lookup import stat_names
+from mango_transfer.irods.remote import RemoteFile
+from mango_transfer.localfs.errors import translate_os_errors
+from mango_transfer.localfs.hashing import file_checksum
+from mango_transfer.localfs.paths import irods_join, local_target
+from mango_transfer.localfs.walk import DirInfo, WalkError
+
+__all__ = ["Download"]
+
+
+class Download:
+    """Collection (or data object) → local folder: ``SRC/a/b`` lands at ``DEST/a/b``."""
+
+    def __init__(self, ctx: RunContext, src: str, dest: Path, *,
+                 files: Iterable[str] | None = None, dirs: Iterable[str] = ()) -> None:
+        self.ctx, self.root, self.dest = ctx, src.rstrip("/") or "/", dest
+        self.single = False
+        self.base = self.root
+        self.files = None if files is None else sorted(dict.fromkeys(files), key=catalog_key)
+        self.dirs = sorted(dict.fromkeys(dirs))
+
+    async def setup(self) -> None:
+        kind = await self.ctx.remote_call(self.ctx.remote.collection_or_object, self.root)
+        if kind == "object":
+            if self.files is not None:
+                raise UsageError("a list of objects to download needs a collection as the "
+                                 "source", path=self.root)
+            self.single, self.base = True, posixpath.dirname(self.root)
+        if not self.ctx.options.dry_run:
+            with translate_os_errors(self.dest):
+                await self.ctx.call(lambda: self.dest.mkdir(parents=True, exist_ok=True))
+
+    async def source(self) -> AsyncGenerator[SourceEntry, None]:
+        if self.single:
+            found = await self.ctx.remote_call(self.ctx.remote.stat, self.root)
+            if found is None:
+                raise RemoteNotFound("remote source does not exist", path=self.root)
+            entries: AsyncGenerator[RemoteFile | WalkError, None] = one(
+                RemoteFile(dataclasses.replace(found.info,
+                                               path=posixpath.basename(self.root)), found.good))
+        elif self.files is not None:
+            for directory in self.dirs:
+                yield DirInfo(directory)
+            entries = self._named_objects(self.files)
+        else:
+            entries = remote_listing(self.ctx, self.root)
+        current: str | None = None
+        async with aclosing(entries) as listing:
+            async for entry in listing:
+                path = entry.path if isinstance(entry, WalkError) else entry.info.path
+                directory = catalog_key(path)[0]
+                if directory != current:
+                    current = directory
+                    if directory:
+                        yield DirInfo(directory)
+                if isinstance(entry, WalkError):
+                    yield entry
+                    continue
+                if not entry.good:
+                    yield WalkError(entry.info.path, TransferFailed(
+                        "its replica is stale or still being written; not downloaded",
+                        path=self.remote(entry.info.path),
+                        hint="finish or repeat the upload, then download again"))
+                    continue
+                yield entry.info
+
+    async def _named_objects(self, files: Sequence[str]) -> AsyncGenerator[RemoteFile | WalkError,
+                                                                           None]:
+        """The listed objects, looked up one GenQuery per collection; a vanished one fails."""
+        for directory, names in by_directory(files):
+            prefix = f"{directory}/" if directory else ""
+            found = {entry.info.path: entry for entry in await self.ctx.remote_call(
+                stat_names, self.remote(directory) if directory else self.root, names, prefix)}
+            for name in names:
+                entry = found.get(prefix + name)
+                if entry is None:
+                    yield WalkError(prefix + name, RemoteNotFound(
+                        "the data object no longer exists; not downloaded",
+                        path=self.remote(prefix + name)))
+                else:
+                    yield entry
+
+    async def destination(self) -> AsyncGenerator[RemoteFile, None]:
+        if self.files is not None:
+            for found in await self.ctx.call(stat_listed, self.dest, self.files):
+                if isinstance(found, FileInfo):
+                    yield RemoteFile(found, good=True)
+            return
+        if self.single:
+            name = posixpath.basename(self.root)
+            target = self.dest / name
+            try:
+                st = await self.ctx.call(os.stat, target)
+            except OSError:
+                return
+            yield RemoteFile(FileInfo(name, st.st_size, st.st_mtime_ns // 1_000_000_000), True)
+            return
+        async with aclosing(local_files(self.dest, self.ctx.limiter)) as files:
+            async for entry in files:
+                yield entry
+
+    def remote(self, relative: str) -> str:
+        return irods_join(self.base, relative)
+
+    def local(self, relative: str) -> Path:
+        return local_target(self.dest, relative)
+
+    async def prepare_dir(self, relative: str) -> None:
+        if self.ctx.options.dry_run:
+            return
+        try:
+            folder = self.local(relative)
+        except MangoError:
+            return  # an unsafe name: each file below it fails with the reason
+        with translate_os_errors(folder):
+            await self.ctx.call(lambda: folder.mkdir(parents=True, exist_ok=True))
+
+    async def transfer(self, item: Item) -> None:
+        assert item.src is not None
+        await download_file(self.ctx, self.remote(item.path), self.local(item.path), item.src)
+
+    async def checksum(self, item: Item, side: Side) -> str | None:
+        if side is Side.DST:
+            with translate_os_errors(self.local(item.path)):
+                return await self.ctx.call(file_checksum, self.local(item.path))
+        if item.src is not None and item.src.checksum:
+            return item.src.checksum
+        return await self.ctx.remote_call(self.ctx.remote.checksum, self.remote(item.path))
+
+    async def fix_mtime(self, item: Item) -> None:
+        assert item.src is not None
+        mtime = item.src.mtime
+        target = self.local(item.path)
+        with translate_os_errors(target):
+            await self.ctx.call(os.utime, target, (mtime, mtime))
+
+    async def delete(self, item: Item) -> None:
+        target = self.local(item.path)
+        with translate_os_errors(target):
+            await self.ctx.call(target.unlink)
+
+    async def finish(self) -> None:
+        return None

@@ -1,0 +1,162 @@
+"""The listings a run merges: local folders and iRODS collections as streams of entries.
+
+Every listing here yields in catalog order (see :mod:`mango_transfer.engine.merge`) and blocks
+no event loop: local ``stat`` calls run in the run's worker threads, a batch at a time, and the
+remote listing pages through one GenQuery on one session.
+
+- :func:`remote_listing`: every object below a collection (the GenQuery walk).
+- :func:`local_files`: a local destination folder as listing entries.
+- :func:`listed`: an explicit list of local files (an ingest batch, a scale-out batch), each
+  ``stat``-ed, announced with its folder as a walk would.
+- :func:`top_level`: the files directly in a folder (ingest without ``-r``).
+- :func:`pruned`: a walk without the folders a filter refuses.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import stat
+from collections.abc import AsyncGenerator, Callable, Sequence
+from contextlib import aclosing
+from pathlib import Path
+
+import anyio
+
+from mango_transfer.engine.context import RunContext
+from mango_transfer.engine.merge import SourceEntry, catalog_key
+from mango_transfer.errors import LocalNotFound, TransferFailed, UsageError
+from mango_transfer.fileinfo import FileInfo
+from mango_transfer.irods.remote import RemoteFile
+from mango_transfer.localfs.errors import os_error_to_mango, translate_os_errors
+from mango_transfer.localfs.partial import PARTIAL_SUFFIX, STATE_SUFFIX
+from mango_transfer.localfs.walk import DirInfo, WalkError, walk
+
+__all__ = ["by_directory", "listed", "local_files", "one", "pruned", "remote_listing",
+           "stat_listed", "top_level"]
+
+_STAT_BATCH = 512  # listed files stat-ed per worker-thread hop
+
+
+async def remote_listing(ctx: RunContext, collection: str) -> AsyncGenerator[RemoteFile, None]:
+    """Stream the GenQuery walk; the session stays checked out (paging needs its connection)."""
+    session = await ctx.pool.checkout()
+    pages = ctx.remote.walk_pages(session, collection)
+    finished = False
+    try:
+        while (page := await ctx.call(next, pages, None)) is not None:
+            for entry in page:
+                yield entry
+        finished = True
+    finally:
+        # Stopped early: disconnecting closes the open query on the server with the session.
+        await ctx.pool.checkin(session, discard=not finished)
+
+
+async def local_files(root: Path, limiter: anyio.CapacityLimiter) -> AsyncGenerator[RemoteFile, None]:
+    """The local destination as listing entries (our partial/state files are not files)."""
+    if not await anyio.to_thread.run_sync(root.is_dir, limiter=limiter):
+        return
+    async for entry in walk(root, limiter=limiter):
+        if isinstance(entry, FileInfo) and not entry.path.endswith((PARTIAL_SUFFIX,
+                                                                    STATE_SUFFIX)):
+            yield RemoteFile(entry, good=True)
+
+
+def by_directory(files: Sequence[str]) -> list[tuple[str, list[str]]]:
+    """Sorted relative paths grouped by folder: ``[("a", ["x", "y"]), ...]``."""
+    groups: list[tuple[str, list[str]]] = []
+    for path in files:
+        directory, name = catalog_key(path)
+        if not groups or groups[-1][0] != directory:
+            groups.append((directory, []))
+        groups[-1][1].append(name)
+    return groups
+
+
+def stat_listed(root: Path, paths: Sequence[str]) -> list[FileInfo | WalkError]:
+    """Blocking: one entry per listed path (a vanished or odd one becomes a WalkError)."""
+    out: list[FileInfo | WalkError] = []
+    for relative in paths:
+        parts = relative.split("/")
+        if relative.startswith("/") or any(part in ("", ".", "..") for part in parts):
+            out.append(WalkError(relative, UsageError("not a path inside the local folder",
+                                                      path=relative)))
+            continue
+        full = root.joinpath(*parts)
+        try:
+            st = os.stat(full)
+        except OSError as exc:
+            error = os_error_to_mango(exc, full)
+            if isinstance(error, LocalNotFound):
+                error = LocalNotFound("the local file no longer exists; not uploaded", path=full)
+            out.append(WalkError(relative, error))
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            out.append(WalkError(relative, TransferFailed("not a regular file; not uploaded",
+                                                          path=full)))
+            continue
+        out.append(FileInfo(relative, st.st_size, st.st_mtime_ns // 1_000_000_000))
+    return out
+
+
+async def listed(root: Path, files: Sequence[str], limiter: anyio.CapacityLimiter,
+                 dirs: Sequence[str] = ()) -> AsyncGenerator[SourceEntry, None]:
+    """The given (sorted) files as a walk would yield them: each folder announced before its
+    files, the stats done in worker threads 512 at a time. ``dirs`` (folders with no listed
+    file, e.g. empty ones) are announced first."""
+    for directory in dirs:
+        yield DirInfo(directory)
+    current = ""
+    for start in range(0, len(files), _STAT_BATCH):
+        chunk = files[start:start + _STAT_BATCH]
+        for entry in await anyio.to_thread.run_sync(stat_listed, root, chunk, limiter=limiter):
+            directory = catalog_key(entry.path)[0]
+            if directory != current:
+                current = directory
+                if directory:
+                    yield DirInfo(directory)
+            yield entry
+
+
+def _top_files(root: Path) -> list[FileInfo | WalkError]:
+    """Blocking: the regular files directly in ``root`` (links followed), sorted by name."""
+    with translate_os_errors(root):
+        names = sorted(os.listdir(root))
+    entries: list[FileInfo | WalkError] = []
+    for info in stat_listed(root, names):
+        if isinstance(info, FileInfo) or not os.path.isdir(root / info.path):
+            entries.append(info)
+    return entries
+
+
+async def top_level(root: Path,
+                    limiter: anyio.CapacityLimiter) -> AsyncGenerator[SourceEntry, None]:
+    """The files directly in ``root``, sorted; its folders are left out."""
+    for entry in await anyio.to_thread.run_sync(_top_files, root, limiter=limiter):
+        yield entry
+
+
+async def pruned(entries: AsyncGenerator[SourceEntry, None],
+                 prune: Callable[[str], bool]) -> AsyncGenerator[SourceEntry, None]:
+    """Drop every entry below a folder ``prune`` refuses. The walk yields a folder before
+    anything below it, so a folder is pruned when its parent was or ``prune`` says so."""
+    refused: set[str] = set()
+    async with aclosing(entries):
+        async for entry in entries:
+            parent = posixpath.dirname(entry.path)
+            if parent in refused:
+                if isinstance(entry, DirInfo):
+                    refused.add(entry.path)
+                continue
+            if isinstance(entry, (DirInfo, WalkError)) and (entry.path in refused
+                                                             or prune(entry.path)):
+                if isinstance(entry, DirInfo):
+                    refused.add(entry.path)
+                continue
+            yield entry
+
+
+async def one(entry: RemoteFile) -> AsyncGenerator[RemoteFile | WalkError, None]:
+    """A listing of a single entry (a run whose source is one data object)."""
+    yield entry

@@ -1,0 +1,89 @@
+"""Pair the source walk with the destination listing, file by file, in one pass.
+
+Both listings arrive sorted by :func:`catalog_key`, ``(directory, name)`` by code point (the
+local walk and the GenQuery listing share that order, see ``localfs/walk.py``), so they are
+merged side by side, as rclone's ``fs/march`` does, and neither is ever held whole. Each file
+becomes one :class:`Item`: on both sides, only on the source (new), or only on the destination
+(a candidate for ``--delete``).
+
+That last case is why the order is checked, not trusted: if a listing came out of order, a
+file present on both sides would look missing from one, and ``--delete`` would remove it. An
+entry that does not sort after the previous one of its listing stops the run instead.
+
+Pure: no I/O, only the two async iterators it is given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator
+from dataclasses import dataclass
+
+from mango_transfer.errors import MangoError, TransferFailed
+from mango_transfer.fileinfo import FileInfo
+from mango_transfer.irods.remote import RemoteFile
+from mango_transfer.localfs.walk import DirInfo, WalkError
+
+__all__ = ["Item", "SourceEntry", "catalog_key", "merge"]
+
+SourceEntry = FileInfo | DirInfo | WalkError
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One file pair for a worker. ``src``/``dst`` None = missing on that side."""
+
+    path: str
+    src: FileInfo | None
+    dst: FileInfo | None
+    dst_complete: bool = True
+    error: MangoError | None = None
+
+
+def catalog_key(path: str) -> tuple[str, str]:
+    """The listing order: ``(directory, name)``, so a folder's files come together."""
+    directory, _, name = path.rpartition("/")
+    return directory, name
+
+
+async def merge(source: AsyncIterator[SourceEntry],
+                destination: AsyncIterator[RemoteFile]) -> AsyncGenerator[Item | DirInfo, None]:
+    """Join two listings sorted by ``(directory, name)``; refuse a listing out of order (a
+    wrong merge could delete files with ``--delete``). Folders and walk errors of the source
+    pass through in their place."""
+    head = await anext(destination, None)
+    last_src: tuple[str, str] | None = None
+    last_dst: tuple[str, str] | None = None
+
+    async def advance() -> RemoteFile | None:
+        nonlocal last_dst
+        assert head is not None
+        key = catalog_key(head.info.path)
+        if last_dst is not None and key <= last_dst:
+            raise TransferFailed("the destination listing is not in catalog order",
+                                 path=head.info.path, hint="report this as a bug")
+        last_dst = key
+        return await anext(destination, None)
+
+    async for entry in source:
+        if isinstance(entry, DirInfo):
+            yield entry
+            continue
+        if isinstance(entry, WalkError):
+            yield Item(entry.path, None, None, error=entry.error)
+            continue
+        key = catalog_key(entry.path)
+        if last_src is not None and key <= last_src:
+            raise TransferFailed("the source listing is not in catalog order", path=entry.path,
+                                 hint="report this as a bug")
+        last_src = key
+        while head is not None and catalog_key(head.info.path) < key:
+            yield Item(head.info.path, None, head.info, head.good)
+            head = await advance()
+        if head is not None and catalog_key(head.info.path) == key:
+            yield Item(entry.path, entry, head.info, head.good)
+            head = await advance()
+        else:
+            yield Item(entry.path, entry, None)
+    while head is not None:
+        yield Item(head.info.path, None, head.info, head.good)
+        head = await advance()

@@ -1,0 +1,308 @@
+"""The run loop: a producer merges the two listings into a bounded queue, N workers decide and
+move.
+
+Shape of a run (one anyio task group)::
+
+    producer ──(bounded memory stream, 4×threads)──▶ worker × --threads
+      │  merges the source walk with the destination listing (both in catalog order)
+      │  and creates each destination directory once, before its files are queued
+      ▼
+    source walk (local ``localfs.walk`` or remote GenQuery)  +  destination listing
+
+- **Bounded memory.** Both listings are streamed and merged side by side (``merge.py``), so
+  neither is ever held whole; the queue's finite buffer parks the walk when workers fall behind.
+- **Decisions** are ``decide()`` (pure) plus one rule of our own: a destination replica that is
+  not good (stale or intermediate, i.e. an interrupted upload) is always *changed*.
+- **Threads and sessions.** Every PRC call runs via ``anyio.to_thread.run_sync`` with the run's
+  ``CapacityLimiter``, whose tokens equal the session-pool size
+  (``threads + chunk_connections + 1``: workers, one large file's extra connections, and the
+  listing, which holds its session while it pages).
+- **Retries.** A retryable MangoError is retried ``--retries`` times with exponential backoff,
+  a verification mismatch once; a permanent error fails that file at once. Authentication and
+  configuration errors abort the run (every file would fail the same way).
+
+The runner knows a direction only as a :class:`Direction` (``upload.py``, ``download.py``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import AsyncGenerator, Callable, Sequence
+from contextlib import aclosing
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import anyio
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from mango_transfer.engine.context import RunContext
+from mango_transfer.engine.decide import Action, Decision, Reason, Side, decide
+from mango_transfer.engine.merge import Item, SourceEntry, catalog_key, merge
+from mango_transfer.engine.stats import FileResult, Progress, Status
+from mango_transfer.errors import AuthError, ConfigError, MangoError, VerificationFailed
+from mango_transfer.fileinfo import FileInfo
+from mango_transfer.ingest.metadata import Avu, metadata_operations
+from mango_transfer.irods.metadata import apply_atomic_operations, read_avus
+from mango_transfer.irods.remote import RemoteFile
+from mango_transfer.localfs.walk import DirInfo
+
+__all__ = ["Direction", "RunHooks", "Runner"]
+
+_TICK = 0.1  # seconds between progress callbacks
+_FATAL = (AuthError, ConfigError)
+
+
+class Direction(Protocol):
+    """One direction of a run: where items come from and how one is moved."""
+
+    single: bool  # the source is one file or object, not a folder or collection
+
+    async def setup(self) -> None: ...
+
+    def source(self) -> AsyncGenerator[SourceEntry, None]: ...
+
+    def destination(self) -> AsyncGenerator[RemoteFile, None]: ...
+
+    async def prepare_dir(self, relative: str) -> None: ...
+
+    async def transfer(self, item: Item) -> None: ...
+
+    async def checksum(self, item: Item, side: Side) -> str | None: ...
+
+    async def fix_mtime(self, item: Item) -> None: ...
+
+    async def delete(self, item: Item) -> None: ...
+
+    async def finish(self) -> None: ...
+
+    def remote(self, relative: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class RunHooks:
+    """The per-file hooks of one run (see ``engine.api``); the defaults change nothing."""
+
+    select: Callable[[str], str | None] | None = None
+    metadata: Callable[[FileInfo], Sequence[Avu]] | None = None
+    on_result: Callable[[FileResult], None] | None = None
+    lazy_dirs: bool = False
+
+
+def _reconcile_avus(session: Any, path: str, desired: Sequence[Avu], fresh: bool) -> None:
+    """Worker thread: make the managed AVUs of ``path`` exactly ``desired``, in one atomic call
+    (none when nothing differs). ``fresh``: the object was just created, so it carries none."""
+    current = [] if fresh else read_avus(session, path)
+    apply_atomic_operations(session, path, metadata_operations(current, desired))
+
+
+class Runner:
+    """One run of one :class:`Direction`: produce, work, handle each item, record outcomes."""
+
+    def __init__(self, ctx: RunContext, direction: Direction, hooks: RunHooks | None = None,
+                 checksums: dict[str, str] | None = None) -> None:
+        self.ctx = ctx
+        self.direction = direction
+        self.options = ctx.options
+        self.stats = ctx.stats
+        self.hooks = hooks or RunHooks()
+        self.checksums = checksums if checksums is not None else {}
+        self.started: dict[str, float] = {}
+        self.failed_dirs: dict[str, str] = {}
+
+    async def produce(self, send: MemoryObjectSendStream[Item]) -> None:
+        select = self.hooks.select
+        waiting: str | None = None  # lazy_dirs: the folder announced, its collection not made
+        async with send:
+            source = self.direction.source()
+            destination = self.direction.destination()
+            async with aclosing(source), aclosing(destination):
+                async with aclosing(merge(source, destination)) as merged:
+                    async for entry in merged:
+                        if isinstance(entry, DirInfo):
+                            if self.hooks.lazy_dirs:
+                                waiting = entry.path
+                            else:
+                                await self.prepare_dir(entry.path)
+                            continue
+                        if select is not None and (entry.src is not None or entry.error):
+                            reason = select(entry.path)
+                            if reason is not None:
+                                self.result(entry, Status.FILTERED, reason, "filter")
+                                continue
+                        if (waiting is not None and entry.src is not None
+                                and entry.error is None and catalog_key(entry.path)[0] == waiting):
+                            if entry.dst is None:  # the first new file: its collection now
+                                await self.prepare_dir(waiting)
+                            waiting = None  # (an object listed in it proves it exists)
+                        broken = self.broken_dir(entry.path)
+                        if broken is not None and entry.src is not None:
+                            self.result(entry, Status.FAILED, broken, "error")
+                            continue
+                        await send.send(entry)
+
+    async def prepare_dir(self, relative: str) -> None:
+        """Create one destination folder; when that fails for good, only the files below it
+        fail (with the reason), the rest of the run goes on."""
+        attempt = 0
+        while True:
+            try:
+                await self.direction.prepare_dir(relative)
+                return
+            except _FATAL:
+                raise
+            except MangoError as exc:
+                attempt += 1
+                if not exc.retryable or attempt > self.options.retries:
+                    self.failed_dirs[relative] = f"its folder could not be created: {exc.user_message()}"
+                    return
+                self.stats.count("retries")
+                await anyio.sleep(self.options.backoff(attempt))
+
+    def broken_dir(self, path: str) -> str | None:
+        for folder, reason in self.failed_dirs.items():
+            if path.startswith(folder + "/") or not folder:
+                return reason
+        return None
+
+    async def work(self, receive: MemoryObjectReceiveStream[Item]) -> None:
+        async with receive:
+            async for item in receive:
+                self.stats.queue_depth = receive.statistics().current_buffer_used
+                await self.handle(item)
+
+    def result(self, item: Item, status: Status, reason: str, action: str) -> None:
+        size = item.src.size if item.src is not None else (item.dst.size if item.dst else 0)
+        checksum = self.checksums.pop(self.direction.remote(item.path), None)
+        started = self.started.pop(item.path, None)
+        result = FileResult(
+            item.path, status, reason, action, size,
+            checksum=checksum if status in (Status.TRANSFERRED, Status.SKIPPED) else None,
+            seconds=None if started is None else time.monotonic() - started)
+        self.stats.add_result(result)
+        if self.hooks.on_result is not None:
+            self.hooks.on_result(result)
+
+    async def set_metadata(self, item: Item, fresh: bool) -> bool:
+        """Apply the metadata hook's AVUs (with retries); False when it failed (recorded)."""
+        hook = self.hooks.metadata
+        if hook is None or item.src is None or self.options.dry_run:
+            return True
+        desired = list(hook(item.src))
+        if not desired:
+            return True
+        first = [fresh]
+
+        async def apply(target: Item) -> None:
+            known_empty, first[0] = first[0], False  # a retry reads what the first one left
+            try:
+                await self.ctx.remote_call(_reconcile_avus, self.direction.remote(target.path),
+                                           desired, known_empty)
+            except MangoError as exc:
+                exc.detail = f"metadata not set: {exc.detail}"
+                raise
+
+        return await self.attempt(item, apply, "metadata", count=False)
+
+    async def decide(self, item: Item) -> Decision:
+        rules = self.options.skip_rules()
+        src, dst = item.src, item.dst
+        if dst is not None and src is not None and not item.dst_complete:
+            return Decision(Action.CHANGED, Reason.DESTINATION_INCOMPLETE)
+        decision = decide(src, dst, rules)
+        if decision.action is Action.NEED_CHECKSUM and src is not None and dst is not None:
+            try:
+                if Side.SRC in decision.need:
+                    src = dataclasses.replace(src, checksum=await self.direction.checksum(
+                        item, Side.SRC) or None)
+                if Side.DST in decision.need:
+                    dst = dataclasses.replace(dst, checksum=await self.direction.checksum(
+                        item, Side.DST) or None)
+            except _FATAL:
+                raise
+            except MangoError:
+                return Decision(Action.CHANGED, Reason.CHECKSUM_UNAVAILABLE)
+            decision = decide(src, dst, rules)
+            if decision.action is Action.NEED_CHECKSUM:
+                return Decision(Action.CHANGED, Reason.CHECKSUM_UNAVAILABLE)
+        return decision
+
+    async def handle(self, item: Item) -> None:
+        self.stats.count("seen")
+        self.started[item.path] = time.monotonic()
+        if item.error is not None:
+            self.result(item, Status.FAILED, item.error.user_message(), "error")
+            return
+        decision = await self.decide(item)
+        action = decision.action.value
+        if decision.action is Action.SKIP:
+            if item.src is None:
+                self.started.pop(item.path, None)
+                return  # only on the destination and no --delete: not this run's business
+            if decision.fix_mtime and not self.options.dry_run:
+                await self.attempt(item, self.direction.fix_mtime, action, count=False)
+            if await self.set_metadata(item, fresh=False):
+                self.result(item, Status.SKIPPED, decision.reason.value, action)
+            return
+        if self.options.dry_run:
+            self.result(item, Status.PLANNED, decision.reason.value, action)
+            return
+        if decision.action is Action.DELETE:
+            if await self.attempt(item, self.direction.delete, action, count=False):
+                self.result(item, Status.DELETED, decision.reason.value, action)
+            return
+        if (await self.attempt(item, self.direction.transfer, action)
+                and await self.set_metadata(item, fresh=item.dst is None)):
+            self.result(item, Status.TRANSFERRED, decision.reason.value, action)
+
+    async def attempt(self, item: Item, operation: Callable[[Item], Any], action: str, *,
+                      count: bool = True) -> bool:
+        """Run ``operation`` with retries; record a failure and return False when it fails."""
+        attempt = 0
+        while True:
+            try:
+                await operation(item)
+                return True
+            except _FATAL:
+                raise
+            except MangoError as exc:
+                attempt += 1
+                allowed = 1 if isinstance(exc, VerificationFailed) else self.options.retries
+                if not exc.retryable or attempt > allowed:
+                    self.result(item, Status.FAILED, exc.user_message(), action)
+                    return False
+                self.stats.count("retries")
+                await anyio.sleep(self.options.backoff(attempt))
+
+    async def tick(self, progress: Progress) -> None:
+        while True:
+            progress(self.stats.snapshot())
+            await anyio.sleep(_TICK)
+
+    async def run(self, progress: Progress | None) -> None:
+        await self._with_retries(self.direction.setup)
+        threads = self.options.threads
+        async with anyio.create_task_group() as outer:
+            if progress is not None:
+                outer.start_soon(self.tick, progress)
+            send, receive = anyio.create_memory_object_stream[Item](max(16, 4 * threads))
+            async with anyio.create_task_group() as group:
+                group.start_soon(self.produce, send.clone())
+                for _ in range(threads):
+                    group.start_soon(self.work, receive.clone())
+                send.close()
+                receive.close()
+            outer.cancel_scope.cancel()
+        await self._with_retries(self.direction.finish)
+
+    async def _with_retries(self, operation: Callable[[], Any]) -> None:
+        attempt = 0
+        while True:
+            try:
+                await operation()
+                return
+            except MangoError as exc:
+                attempt += 1
+                if not exc.retryable or attempt > self.options.retries:
+                    raise
+                await anyio.sleep(self.options.backoff(attempt))

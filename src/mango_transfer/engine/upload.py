@@ -1,0 +1,135 @@
+"""The upload direction: a local folder (or file) into a collection, ``SRC/a/b`` → ``DEST/a/b``.
+
+:class:`Upload` is what the runner asks of a direction: the source walk (the whole tree, an
+explicit file list, or the top level only, optionally pruned), the destination listing (the
+GenQuery walk, or one lookup per folder for a file list), and how one file is created,
+moved, hashed, touched or deleted on the iRODS side.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import AsyncGenerator, Callable, Iterable
+from contextlib import aclosing
+from pathlib import Path
+from typing import cast
+
+from mango_transfer.engine.context import RunContext
+from mango_transfer.engine.decide import Side
+from mango_transfer.engine.listings import (
+    by_directory,
+    listed,
+    pruned,
+    remote_listing,
+    top_level,
+)
+from mango_transfer.engine.merge import Item, SourceEntry, catalog_key
+from mango_transfer.engine.transfer import upload_file
+from mango_transfer.errors import LocalNotFound, PermissionDenied, RemoteNotFound, UsageError
+from mango_transfer.irods.lookup import stat_names
+from mango_transfer.irods.remote import RemoteFile
+from mango_transfer.localfs.errors import translate_os_errors
+from mango_transfer.localfs.hashing import file_checksum
+from mango_transfer.localfs.paths import irods_join
+from mango_transfer.localfs.walk import walk
+
+__all__ = ["Upload"]
+
+
+class Upload:
+    """Local folder (or file) → collection: ``SRC/a/b`` lands at ``DEST/a/b``."""
+
+    def __init__(self, ctx: RunContext, src: Path, dest: str, *,
+                 files: Iterable[str] | None = None, dirs: Iterable[str] = (),
+                 prune_dir: Callable[[str], bool] | None = None, recursive: bool = True) -> None:
+        self.ctx, self.root, self.collection = ctx, src, dest.rstrip("/") or "/"
+        self.single = False
+        self.base = src
+        self.files = None if files is None else sorted(dict.fromkeys(files), key=catalog_key)
+        self.dirs = sorted(dict.fromkeys(dirs))
+        self.prune_dir = prune_dir
+        self.recursive = recursive
+
+    async def setup(self) -> None:
+        if not await self.ctx.call(os.path.exists, self.root):
+            raise LocalNotFound("local source does not exist", path=self.root)
+        if await self.ctx.call(os.path.isfile, self.root):
+            if self.files is not None:
+                raise UsageError("a list of files to upload needs a folder as the local source",
+                                 path=self.root)
+            self.single, self.base = True, self.root.parent
+        if not self.ctx.options.dry_run:
+            try:
+                await self.ctx.remote_call(self.ctx.remote.mkdir, self.collection)
+            except RemoteNotFound as exc:  # created, yet invisible: no access to it
+                raise PermissionDenied("cannot create or see the destination collection",
+                                       path=self.collection) from exc
+
+    async def source(self) -> AsyncGenerator[SourceEntry, None]:
+        if self.files is not None:
+            entries = listed(self.root, self.files, self.ctx.limiter, self.dirs)
+        elif not self.recursive and not self.single:
+            entries = top_level(self.root, self.ctx.limiter)
+        else:
+            # walk() is an async generator function, typed as an AsyncIterator
+            entries = cast(AsyncGenerator[SourceEntry, None],
+                           walk(self.root, limiter=self.ctx.limiter))
+        if self.prune_dir is not None:
+            entries = pruned(entries, self.prune_dir)
+        async with aclosing(entries):
+            async for entry in entries:
+                yield entry
+
+    async def destination(self) -> AsyncGenerator[RemoteFile, None]:
+        if self.files is not None:
+            for directory, names in by_directory(self.files):
+                collection = self.remote(directory) if directory else self.collection
+                prefix = f"{directory}/" if directory else ""
+                for entry in await self.ctx.remote_call(stat_names, collection, names, prefix):
+                    yield entry
+            return
+        if self.single:
+            found = await self.ctx.remote_call(self.ctx.remote.stat, self.remote(self.root.name))
+            if found is not None:
+                yield RemoteFile(dataclasses.replace(found.info, path=self.root.name), found.good)
+            return
+        async with aclosing(remote_listing(self.ctx, self.collection)) as listing:
+            async for entry in listing:
+                yield entry
+
+    def remote(self, relative: str) -> str:
+        return irods_join(self.collection, relative)
+
+    def local(self, relative: str) -> Path:
+        return self.base.joinpath(*relative.split("/"))
+
+    async def prepare_dir(self, relative: str) -> None:
+        if not self.ctx.options.dry_run:
+            await self.ctx.remote_call(self.ctx.remote.mkdir, self.remote(relative))
+
+    async def transfer(self, item: Item) -> None:
+        assert item.src is not None
+        await upload_file(self.ctx, self.local(item.path), self.remote(item.path), item.src)
+
+    async def checksum(self, item: Item, side: Side) -> str | None:
+        if side is Side.SRC:
+            with translate_os_errors(self.local(item.path)):
+                return await self.ctx.call(file_checksum, self.local(item.path))
+        return await self.ctx.remote_call(self.ctx.remote.checksum, self.remote(item.path))
+
+    async def fix_mtime(self, item: Item) -> None:
+        assert item.src is not None
+        await self.ctx.remote_call(self.ctx.remote.set_mtime, self.remote(item.path),
+                                   item.src.mtime)
+
+    async def delete(self, item: Item) -> None:
+        await self.ctx.remote_call(self.ctx.remote.unlink, self.remote(item.path))
+
+    async def finish(self) -> None:
+        if self.ctx.options.dry_run:
+            return
+        target = self.remote(self.root.name) if self.single else self.collection
+        for grant in self.ctx.options.acl:
+            await self.ctx.remote_call(self.ctx.remote.set_acl, target, grant.user, grant.level,
+                                       not self.single)
