@@ -8,7 +8,8 @@ becomes one :class:`Item`: on both sides, only on the source (new), or only on t
 
 That last case is why the order is checked, not trusted: if a listing came out of order, a
 file present on both sides would look missing from one, and ``--delete`` would remove it. An
-entry that does not sort after the previous one of its listing stops the run instead.
+entry that does not sort after the previous one of its listing stops the run instead, checked
+as soon as it is read, before it is paired with anything.
 
 Pure: no I/O, only the two async iterators it is given.
 """
@@ -50,19 +51,23 @@ async def merge(source: AsyncIterator[SourceEntry],
     """Join two listings sorted by ``(directory, name)``; refuse a listing out of order (a
     wrong merge could delete files with ``--delete``). Folders and walk errors of the source
     pass through in their place."""
-    head = await anext(destination, None)
     last_src: tuple[str, str] | None = None
     last_dst: tuple[str, str] | None = None
 
     async def advance() -> RemoteFile | None:
+        """The next destination entry, checked as it is read: before it is paired (or taken
+        for a file the source lacks)."""
         nonlocal last_dst
-        assert head is not None
-        key = catalog_key(head.info.path)
-        if last_dst is not None and key <= last_dst:
-            raise TransferFailed("the destination listing is not in catalog order",
-                                 path=head.info.path, hint="report this as a bug")
-        last_dst = key
-        return await anext(destination, None)
+        entry = await anext(destination, None)
+        if entry is not None:
+            key = catalog_key(entry.info.path)
+            if last_dst is not None and key <= last_dst:
+                raise TransferFailed("the destination listing is not in catalog order",
+                                     path=entry.info.path, hint="report this as a bug")
+            last_dst = key
+        return entry
+
+    head = await advance()
 
     async for entry in source:
         if isinstance(entry, DirInfo):
