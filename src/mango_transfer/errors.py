@@ -22,7 +22,9 @@ so that ``--debug`` output still shows the original cause.
     └── TransferFailed              per instance: server busy → yes, refused → no
         └── VerificationFailed      yes   size or checksum differs after the transfer
 
-The retry loop asks only ``error.retryable``; it never inspects messages.
+The retry rule (``engine/retry.py``) asks only ``retryable``, ``max_retries`` and ``fatal``;
+it never inspects messages. A *fatal* error (ConfigError, AuthError) stops the whole run,
+because every file would fail the same way.
 """
 
 from __future__ import annotations
@@ -61,6 +63,8 @@ class MangoError(Exception):
     """
 
     retryable: bool = False
+    max_retries: int | None = None  # None: as many as --retries allows
+    fatal: bool = False  # stops the whole run, not one file
     default_hint: str = ""
 
     def __init__(
@@ -93,6 +97,8 @@ class ConfigError(MangoError):
     ``check --fix`` can target the fixable ones.
     """
 
+    fatal = True
+
     def __init__(
         self,
         detail: str,
@@ -119,6 +125,7 @@ class UsageError(MangoError):
 class AuthError(MangoError):
     """The server refused the credentials, they expired, or none are stored."""
 
+    fatal = True
     default_hint = "log in again with `mango-transfer login USER ZONE HOST`"
 
 
@@ -187,10 +194,11 @@ class TransferFailed(MangoError):
 class VerificationFailed(TransferFailed):
     """Size or checksum after the transfer does not match the source: never a success.
 
-    Retryable, because the issue asks for one retry of a mismatching file.
+    Retried once: a second mismatch points at the data, not at a passing fault.
     """
 
     retryable = True
+    max_retries = 1
 
     def __init__(
         self,

@@ -17,9 +17,10 @@ Shape of a run (one anyio task group)::
   ``CapacityLimiter``, whose tokens equal the session-pool size
   (``threads + chunk_connections + 1``: workers, one large file's extra connections, and the
   listing, which holds its session while it pages).
-- **Retries.** A retryable MangoError is retried ``--retries`` times with exponential backoff,
-  a verification mismatch once; a permanent error fails that file at once. Authentication and
-  configuration errors abort the run (every file would fail the same way).
+- **Retries** follow one rule (``retry.py``) for every step: a file's transfer, its mtime,
+  metadata or deletion, a folder's creation, the run's setup and finish. A failure that
+  remains fails that file (or the files below that folder); a fatal one (authentication,
+  configuration) stops the run, since every file would fail the same way.
 
 The runner knows a direction only as a :class:`Direction` (``upload.py``, ``download.py``).
 """
@@ -28,7 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import AsyncGenerator, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -39,8 +40,9 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from mango_transfer.engine.context import RunContext
 from mango_transfer.engine.decide import Action, Decision, Reason, Side, decide
 from mango_transfer.engine.merge import Item, SourceEntry, catalog_key, merge
+from mango_transfer.engine.retry import retrying
 from mango_transfer.engine.stats import FileResult, Progress, Status
-from mango_transfer.errors import AuthError, ConfigError, MangoError, VerificationFailed
+from mango_transfer.errors import MangoError
 from mango_transfer.fileinfo import FileInfo
 from mango_transfer.ingest.metadata import Avu, metadata_operations
 from mango_transfer.irods.metadata import apply_atomic_operations, read_avus
@@ -50,7 +52,6 @@ from mango_transfer.localfs.walk import DirInfo
 __all__ = ["Direction", "RunHooks", "Runner"]
 
 _TICK = 0.1  # seconds between progress callbacks
-_FATAL = (AuthError, ConfigError)
 
 
 class Direction(Protocol):
@@ -144,20 +145,13 @@ class Runner:
     async def prepare_dir(self, relative: str) -> None:
         """Create one destination folder; when that fails for good, only the files below it
         fail (with the reason), the rest of the run goes on."""
-        attempt = 0
-        while True:
-            try:
-                await self.direction.prepare_dir(relative)
-                return
-            except _FATAL:
+        try:
+            await retrying(lambda: self.direction.prepare_dir(relative), self.options,
+                           on_retry=self.count_retry)
+        except MangoError as exc:
+            if exc.fatal:
                 raise
-            except MangoError as exc:
-                attempt += 1
-                if not exc.retryable or attempt > self.options.retries:
-                    self.failed_dirs[relative] = f"its folder could not be created: {exc.user_message()}"
-                    return
-                self.stats.count("retries")
-                await anyio.sleep(self.options.backoff(attempt))
+            self.failed_dirs[relative] = f"its folder could not be created: {exc.user_message()}"
 
     def broken_dir(self, path: str) -> str | None:
         for folder, reason in self.failed_dirs.items():
@@ -202,7 +196,7 @@ class Runner:
                 exc.detail = f"metadata not set: {exc.detail}"
                 raise
 
-        return await self.attempt(item, apply, "metadata", count=False)
+        return await self.attempt(item, apply, "metadata")
 
     async def decide(self, item: Item) -> Decision:
         rules = self.options.skip_rules()
@@ -218,9 +212,9 @@ class Runner:
                 if Side.DST in decision.need:
                     dst = dataclasses.replace(dst, checksum=await self.direction.checksum(
                         item, Side.DST) or None)
-            except _FATAL:
-                raise
-            except MangoError:
+            except MangoError as exc:
+                if exc.fatal:
+                    raise
                 return Decision(Action.CHANGED, Reason.CHECKSUM_UNAVAILABLE)
             decision = decide(src, dst, rules)
             if decision.action is Action.NEED_CHECKSUM:
@@ -240,7 +234,7 @@ class Runner:
                 self.started.pop(item.path, None)
                 return  # only on the destination and no --delete: not this run's business
             if decision.fix_mtime and not self.options.dry_run:
-                await self.attempt(item, self.direction.fix_mtime, action, count=False)
+                await self.attempt(item, self.direction.fix_mtime, action)
             if await self.set_metadata(item, fresh=False):
                 self.result(item, Status.SKIPPED, decision.reason.value, action)
             return
@@ -248,31 +242,27 @@ class Runner:
             self.result(item, Status.PLANNED, decision.reason.value, action)
             return
         if decision.action is Action.DELETE:
-            if await self.attempt(item, self.direction.delete, action, count=False):
+            if await self.attempt(item, self.direction.delete, action):
                 self.result(item, Status.DELETED, decision.reason.value, action)
             return
         if (await self.attempt(item, self.direction.transfer, action)
                 and await self.set_metadata(item, fresh=item.dst is None)):
             self.result(item, Status.TRANSFERRED, decision.reason.value, action)
 
-    async def attempt(self, item: Item, operation: Callable[[Item], Any], action: str, *,
-                      count: bool = True) -> bool:
+    async def attempt(self, item: Item, operation: Callable[[Item], Awaitable[object]],
+                      action: str) -> bool:
         """Run ``operation`` with retries; record a failure and return False when it fails."""
-        attempt = 0
-        while True:
-            try:
-                await operation(item)
-                return True
-            except _FATAL:
+        try:
+            await retrying(lambda: operation(item), self.options, on_retry=self.count_retry)
+        except MangoError as exc:
+            if exc.fatal:
                 raise
-            except MangoError as exc:
-                attempt += 1
-                allowed = 1 if isinstance(exc, VerificationFailed) else self.options.retries
-                if not exc.retryable or attempt > allowed:
-                    self.result(item, Status.FAILED, exc.user_message(), action)
-                    return False
-                self.stats.count("retries")
-                await anyio.sleep(self.options.backoff(attempt))
+            self.result(item, Status.FAILED, exc.user_message(), action)
+            return False
+        return True
+
+    def count_retry(self) -> None:
+        self.stats.count("retries")
 
     async def tick(self, progress: Progress) -> None:
         while True:
@@ -280,7 +270,7 @@ class Runner:
             await anyio.sleep(_TICK)
 
     async def run(self, progress: Progress | None) -> None:
-        await self._with_retries(self.direction.setup)
+        await retrying(self.direction.setup, self.options)
         threads = self.options.threads
         async with anyio.create_task_group() as outer:
             if progress is not None:
@@ -293,16 +283,4 @@ class Runner:
                 send.close()
                 receive.close()
             outer.cancel_scope.cancel()
-        await self._with_retries(self.direction.finish)
-
-    async def _with_retries(self, operation: Callable[[], Any]) -> None:
-        attempt = 0
-        while True:
-            try:
-                await operation()
-                return
-            except MangoError as exc:
-                attempt += 1
-                if not exc.retryable or attempt > self.options.retries:
-                    raise
-                await anyio.sleep(self.options.backoff(attempt))
+        await retrying(self.direction.finish, self.options)
