@@ -60,6 +60,10 @@ COLUMNS: dict[int, tuple[str, str]] = {
     643: ("umeta", "um.meta_id"), 644: ("umeta", "um.create_ts"), 645: ("umeta", "um.modify_ts"),
     700: ("dacc", "da.access_type_id"), 701: ("dacc", "dan.name"),
     702: ("dacc", "'access_type'"), 703: ("dacc", "da.user_id"), 704: ("dacc", "da.object_id"),
+    1300: ("cacc", "(SELECT user_name FROM users WHERE user_id = ca.user_id)"),
+    1301: ("cacc", "(SELECT zone_name FROM users WHERE user_id = ca.user_id)"),
+    1310: ("dacc", "(SELECT user_name FROM users WHERE user_id = da.user_id)"),
+    1311: ("dacc", "(SELECT zone_name FROM users WHERE user_id = da.user_id)"),
     710: ("cacc", "ca.access_type_id"), 711: ("cacc", "can.name"),
     712: ("cacc", "'access_type'"), 713: ("cacc", "ca.user_id"), 714: ("cacc", "ca.object_id"),
 }
@@ -206,7 +210,8 @@ def build_sql(query: Query, user: User, public_id: int | None) -> tuple[str, lis
         raise IrodsError(CAT_SQL_ERR, "no columns selected")
     groups = _groups([c for c, _ in query.selects] + [c for c, _ in query.conditions])
     params: list[object] = []
-    select_sql, group_by, order_first, order_rest = [], [], [], []
+    select_sql, group_by, order_first = [], [], []
+    order_rest: list[tuple[int, str]] = []
     has_aggregate = any((flags & 0xF) in AGGREGATES for _, flags in query.selects)
     for column, flags in query.selects:
         expression = COLUMNS[column][1]
@@ -219,7 +224,7 @@ def build_sql(query: Query, user: User, public_id: int | None) -> tuple[str, lis
             elif flags & ORDER_BY:
                 order_first.append(expression)
             elif column in DEFAULT_ORDER:
-                order_rest.append(expression)
+                order_rest.append((DEFAULT_ORDER.index(column), expression))
     where: list[str] = []
     for column, condition in query.conditions:
         expression = COLUMNS[column][1]
@@ -233,7 +238,8 @@ def build_sql(query: Query, user: User, public_id: int | None) -> tuple[str, lis
         sql += " WHERE " + " AND ".join(where)
     if has_aggregate and group_by:
         sql += " GROUP BY " + ", ".join(group_by)
-    order = order_first + order_rest
+    # COLL_NAME before DATA_NAME whatever the select order, as the real catalog sorts.
+    order = order_first + [expression for _, expression in sorted(order_rest)]
     if order:
         sql += " ORDER BY " + ", ".join(order)
     return sql, params
