@@ -112,6 +112,7 @@ _JSON = "BinBytesBuf_PI"
 REQUEST_STRUCTS: dict[int, str | None] = {
     601: "DataObjInp_PI", 602: "DataObjInp_PI", 606: "DataObjInp_PI", 608: "DataObjInp_PI",
     615: "DataObjInp_PI", 622: "ModDataObjMeta_PI", 626: "INT_PI", 627: "DataObjCopyInp_PI",
+    628: "DataObjInp_PI",
     629: "DataObjInp_PI", 633: "DataObjInp_PI", 673: "OpenedDataObjInp_PI",
     674: "OpenedDataObjInp_PI", 675: "OpenedDataObjInp_PI", 676: "OpenedDataObjInp_PI",
     679: "CollInpNew_PI", 681: "CollInpNew_PI", 689: "BulkOprInp_PI", 696: "DataObjCopyInp_PI",

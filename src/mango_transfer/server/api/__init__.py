@@ -12,10 +12,12 @@ from . import (
     metadata,
     put_get,
     query,
+    rsync,
     specific_query,
     user_admin,
 )
 from .base import AUTH_APIS, HANDLERS, Reply
 
 __all__ = ["AUTH_APIS", "HANDLERS", "Reply", "admin", "auth", "bulk", "collections", "copy", "data",
-           "metadata", "put_get", "query", "specific_query", "user_admin"]
+           "metadata", "put_get", "query", "rsync", "specific_query",
+           "user_admin"]
