@@ -14,11 +14,12 @@ import os
 
 import anyio
 
-from ..catalog import READ, parent_of
+from ..catalog import READ, REPL_STALE, parent_of
 from ..codes import (
     CAT_UNKNOWN_COLLECTION,
     OVERWRITE_WITHOUT_FORCE_FLAG,
     SYS_INVALID_INPUT_PARAM,
+    USER_CHKSUM_MISMATCH,
     USER_INPUT_PATH_ERR,
     IrodsError,
 )
@@ -27,7 +28,7 @@ from ..wire import Message
 from ..xmlpack import Struct
 from .base import Reply, api, body, user_of
 from .collections import make_collections
-from .data import O_CREAT, O_TRUNC, close_handle, open_object
+from .data import O_CREAT, O_TRUNC, close_handle, compute_checksum, open_object
 from .put_get import finish_put
 
 O_WRONLY = 1
@@ -78,6 +79,15 @@ async def data_obj_copy(server: ServerState, connection: ConnectionState, messag
         target.bytes_written = copied or (0 if target.created else 1)
         catalog.update_data(target.data_id, data_type_name=source["data_type_name"])
         await finish_put(server, connection, target, size)
+        if "verifyChksum" in target_kvp or "regChksum" in target_kvp:
+            # A copy's close checksums the new replica for -k/-K (and with -K it must match the
+            # source's checksum when the source has one).
+            checksum = await compute_checksum(server, target.data_id)
+            catalog.update_data(target.data_id, data_checksum=checksum)
+            if "verifyChksum" in target_kvp and source["data_checksum"] \
+                    and source["data_checksum"] != checksum:
+                catalog.update_data(target.data_id, data_is_dirty=REPL_STALE)
+                raise IrodsError(USER_CHKSUM_MISMATCH, "copy differs from its source")
     finally:
         await close_handle(server, connection, source_handle, {})
     return Reply(body=Struct("TransferStat_PI", [
