@@ -22,8 +22,14 @@ from __future__ import annotations
 
 import os
 
-from ..catalog import REPL_STALE, parent_of
-from ..codes import OVERWRITE_WITHOUT_FORCE_FLAG, SYS_COPY_LEN_ERR, IrodsError
+from ..catalog import REPL_STALE, WRITE, parent_of
+from ..codes import (
+    CAT_NO_ACCESS_PERMISSION,
+    CAT_NO_ROWS_FOUND,
+    OVERWRITE_WITHOUT_FORCE_FLAG,
+    SYS_COPY_LEN_ERR,
+    IrodsError,
+)
 from ..portal import Portal, open_portal, receiver, sender, thread_count
 from ..state import ConnectionState, Descriptor, ServerState
 from ..wire import Message
@@ -61,6 +67,9 @@ async def _open_for_put(server: ServerState, connection: ConnectionState, path: 
     exists = catalog.coll(path) is not None or catalog.data_object(path) is not None
     if exists and "forceFlag" not in kvp:
         raise IrodsError(OVERWRITE_WITHOUT_FORCE_FLAG, f"{path} exists; overwrite needs -f")
+    parent = catalog.coll(parent_of(path))
+    if not exists and parent is not None and catalog.access_level(parent["coll_id"], user_of(connection)) < WRITE:
+        raise IrodsError(CAT_NO_ACCESS_PERMISSION, f"no permission to create {path}")
     fd = await open_object(server, connection, {"objPath": path, "dataSize": size},
                            O_CREAT | O_TRUNC | O_RDWR, kvp)
     return connection.descriptors[fd]
@@ -116,6 +125,8 @@ async def finish_put(server: ServerState, connection: ConnectionState, handle: D
 async def data_obj_get(server: ServerState, connection: ConnectionState, message: Message) -> Reply:
     user_of(connection)
     element, path, kvp = _request(message)
+    if server.catalog.data_object(path) is None:
+        raise IrodsError(CAT_NO_ROWS_FOUND, f"no data object {path}")
     fd = await open_object(server, connection, {"objPath": path, "dataSize": -1}, 0, kvp)
     handle = connection.descriptors[fd]
     row = server.catalog.data_by_id(handle.data_id)
