@@ -16,7 +16,6 @@ import pytest
 from irods.session import iRODSSession
 
 from mango_transfer.server import EmbeddedServer
-
 from tests.zones import (
     REAL_ENV_VARS,
     Zone,

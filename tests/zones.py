@@ -27,7 +27,7 @@ from pathlib import Path
 from irods.password_obfuscation import encode
 from irods.session import iRODSSession
 
-from mango_transfer.server import EmbeddedServer
+from mango_transfer.server import EmbeddedServer, ServerProcess
 
 __all__ = ["REAL_ENV_VARS", "Account", "Zone", "real_zone_requested", "real_zone_required"]
 
@@ -100,6 +100,19 @@ class Zone:
     def home(self) -> str:
         return self.user.home
 
+    def environ(self, **extra: str) -> dict[str, str]:
+        """The test user's variables for a run or a subprocess (see :meth:`Account.environ`)."""
+        return self.user.environ(**extra)
+
+    def scaled(self, embedded: int, real: int) -> int:
+        """A count sized for this zone, e.g. of small files in a tree.
+
+        A real iRODS server spends about 25 times more work per small file than the embedded
+        one (open, write, close and touch each hit its catalog), so a test whose point does not
+        need many files makes fewer there and keeps the CI run short.
+        """
+        return embedded if self.embedded else real
+
     @property
     def trash(self) -> str:
         return f"/{self.zone_name}/trash/home/{self.user.name}"
@@ -122,8 +135,10 @@ def _client_files(folder: Path, template: dict[str, object], user: str, zone_nam
     folder.mkdir(parents=True, exist_ok=True)
     home = f"/{zone_name}/home/{user}"
     env = dict(template)
-    env.update(irods_user_name=user, irods_home=home, irods_cwd=home,
-               irods_authentication_file=str(folder / ".irodsA"))
+    env.update(irods_user_name=user, irods_home=home, irods_cwd=home)
+    # Named by IRODS_AUTHENTICATION_FILE only: in the env file it would override the variable
+    # (PRC), and a test that points a run at another .irodsA would silently log in anyway.
+    env.pop("irods_authentication_file", None)
     env_file = folder / "irods_environment.json"
     env_file.write_text(json.dumps(env, indent=2), encoding="utf-8")
     auth_file = folder / ".irodsA"
@@ -153,15 +168,20 @@ def _remove_user(admin: Account, account: Account, zone_name: str) -> None:
 
 
 def make_zone(kind: str, folder: Path, admin: Account, host: str, port: int, zone_name: str,
-              server: EmbeddedServer | None = None) -> Zone:
-    """Create the session's test users in the zone and write their client files."""
+              server: EmbeddedServer | None = None, password: str | None = None) -> Zone:
+    """Create the session's test users in the zone and write their client files.
+
+    ``password`` is the test user's, for a test that looks for it in outputs; by default both
+    users get random ones. Names carry the pid and a random tag, so parallel runs never meet.
+    """
     template = json.loads(admin.env_file.read_text(encoding="utf-8"))
     tag = f"{os.getpid()}{secrets.token_hex(2)}"
     accounts = []
     for role in ("user", "other"):
-        name, password = f"mt{role}{tag}", secrets.token_urlsafe(12)
-        _create_user(admin, name, password)
-        accounts.append(_client_files(folder / name, template, name, zone_name, password))
+        name = f"mt{role}{tag}"
+        chosen = password if role == "user" and password else secrets.token_urlsafe(12)
+        _create_user(admin, name, chosen)
+        accounts.append(_client_files(folder / name, template, name, zone_name, chosen))
     return Zone(kind, zone_name, host, port, admin, accounts[0], accounts[1], server)
 
 
@@ -180,5 +200,21 @@ def admin_of_real_zone() -> tuple[Account, str, int, str]:
     return account, str(env["irods_host"]), int(env["irods_port"]), zone_name
 
 
-def admin_of_embedded(server: EmbeddedServer) -> Account:
-    return Account("rods", server.env_file, server.auth_file, server.home, "rods")
+def admin_of_embedded(server: EmbeddedServer | ServerProcess) -> Account:
+    env = json.loads(server.env_file.read_text(encoding="utf-8"))
+    return Account(str(env["irods_user_name"]), server.env_file, server.auth_file,
+                   str(env["irods_home"]))
+
+
+@contextlib.contextmanager
+def users_of(server: EmbeddedServer | ServerProcess, folder: Path,
+             password: str | None = None) -> Iterator[Zone]:
+    """Test users on an embedded server a test started itself (TLS, short PAM logins, its own
+    admin password): they act as its rodsusers, as on the session's zone."""
+    zone = make_zone("embedded", folder, admin_of_embedded(server), "127.0.0.1", server.port,
+                     "tempZone", server if isinstance(server, EmbeddedServer) else None,
+                     password)
+    try:
+        yield zone
+    finally:
+        close_zone(zone)

@@ -1,4 +1,4 @@
-"""Engine tests: a generated tree, engine runs against the real embedded server over TCP."""
+"""Engine tests: a generated tree, engine runs against each zone over TCP, as its test user."""
 
 from __future__ import annotations
 
@@ -15,19 +15,15 @@ import pytest
 from mango_transfer import engine
 from mango_transfer.engine.options import MIB, TransferOptions
 from mango_transfer.engine.stats import Stats
-from mango_transfer.server import EmbeddedServer
+from tests.zones import Zone
 
 CHUNK = 4 * MIB  # a low chunk threshold keeps the large-file tests fast
 
 
 @pytest.fixture
-def environ(irods_env: EmbeddedServer, tmp_path: Path) -> dict[str, str]:
+def environ(irods_env: Zone, tmp_path: Path) -> dict[str, str]:
     """The variables a run reads, passed explicitly (the state dir is per test)."""
-    return {
-        "IRODS_ENVIRONMENT_FILE": str(irods_env.env_file),
-        "IRODS_AUTHENTICATION_FILE": str(irods_env.auth_file),
-        "XDG_STATE_HOME": str(tmp_path / "state"),
-    }
+    return irods_env.environ(XDG_STATE_HOME=str(tmp_path / "state"))
 
 
 def options(**overrides: Any) -> TransferOptions:
@@ -82,5 +78,6 @@ def tree_digest(root: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def tree(tmp_path: Path) -> Iterator[Path]:
-    yield make_tree(tmp_path / "src")
+def tree(tmp_path: Path, zone: Zone) -> Iterator[Path]:
+    """The mixed tree; its small files scaled to the zone (their count is not the point)."""
+    yield make_tree(tmp_path / "src", small=zone.scaled(300, 60))

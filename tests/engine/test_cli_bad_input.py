@@ -6,16 +6,14 @@ from __future__ import annotations
 import json
 import os
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from irods.session import iRODSSession
 
 from mango_transfer.cli.main import main
-from mango_transfer.server import EmbeddedServer
 from mango_transfer.server.client_env import write_client_files
+from tests.zones import Zone
 
 
 def _invoke(env_file: Path, auth_file: Path, *args: str) -> Result:
@@ -35,10 +33,10 @@ def _one_line_error(result: Result, *fragments: str, code: int = 2) -> str:
 
 
 @pytest.fixture
-def client(tmp_path: Path, irods_server: EmbeddedServer) -> tuple[Path, Path, dict[str, object]]:
-    """A private copy of the server's client files, for the test to break."""
-    settings = json.loads(irods_server.env_file.read_text())
-    env_file, auth_file = write_client_files(tmp_path / "client", settings, "rods")
+def client(tmp_path: Path, zone: Zone) -> tuple[Path, Path, dict[str, object]]:
+    """A private copy of the test user's client files, for the test to break."""
+    settings = json.loads(zone.user.env_file.read_text())
+    env_file, auth_file = write_client_files(tmp_path / "client", settings, zone.user.password)
     return env_file, auth_file, settings
 
 
@@ -85,60 +83,50 @@ def test_missing_keys(client: tuple[Path, Path, dict[str, object]], tmp_path: Pa
     _one_line_error(result, 'field "irods_host"', "required field is missing")
 
 
-def test_wrong_password(client: tuple[Path, Path, dict[str, object]], tmp_path: Path) -> None:
+def test_wrong_password(client: tuple[Path, Path, dict[str, object]], tmp_path: Path,
+                        zone: Zone) -> None:
     env_file, _, settings = client
     env_file, auth_file = write_client_files(env_file.parent, settings, "not-the-password")
-    result = _invoke(env_file, auth_file, "upload", str(tmp_path), "/tempZone/home/rods/x",
-                     "-q")
+    result = _invoke(env_file, auth_file, "upload", str(tmp_path), f"{zone.home}/x", "-q")
     _one_line_error(result, "refused the login", "mango-transfer login")
 
 
-def test_server_unreachable(client: tuple[Path, Path, dict[str, object]], tmp_path: Path) -> None:
+def test_server_unreachable(client: tuple[Path, Path, dict[str, object]], tmp_path: Path,
+                            zone: Zone) -> None:
     env_file, auth_file, settings = client
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     _write(env_file, {**settings, "irods_port": port})
-    result = _invoke(env_file, auth_file, "upload", str(tmp_path), "/tempZone/home/rods/x",
+    result = _invoke(env_file, auth_file, "upload", str(tmp_path), f"{zone.home}/x",
                      "-q", "--retries", "0")
     _one_line_error(result, "connection to the iRODS server failed", "irods_port")
 
 
-def test_local_source_missing(client: tuple[Path, Path, dict[str, object]], tmp_path: Path) -> None:
+def test_local_source_missing(client: tuple[Path, Path, dict[str, object]], tmp_path: Path,
+                              zone: Zone) -> None:
     env_file, auth_file, _ = client
-    result = _invoke(env_file, auth_file, "upload", str(tmp_path / "gone"),
-                     "/tempZone/home/rods/x", "-q")
+    result = _invoke(env_file, auth_file, "upload", str(tmp_path / "gone"), f"{zone.home}/x",
+                     "-q")
     _one_line_error(result, str(tmp_path / "gone"), "local source does not exist")
 
 
-def test_remote_source_missing(client: tuple[Path, Path, dict[str, object]], tmp_path: Path) -> None:
+def test_remote_source_missing(client: tuple[Path, Path, dict[str, object]], tmp_path: Path,
+                               zone: Zone) -> None:
     env_file, auth_file, _ = client
-    result = _invoke(env_file, auth_file, "download", "/tempZone/home/rods/gone",
-                     str(tmp_path / "o"), "-q")
-    _one_line_error(result, "/tempZone/home/rods/gone", "remote source does not exist")
+    result = _invoke(env_file, auth_file, "download", f"{zone.home}/gone", str(tmp_path / "o"),
+                     "-q")
+    _one_line_error(result, f"{zone.home}/gone", "remote source does not exist")
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
 
 
-@pytest.fixture
-def bob(irods_server: EmbeddedServer, session: iRODSSession, tmp_path: Path) -> Iterator[
-        tuple[Path, Path]]:
-    try:
-        session.users.create("bob", "rodsuser")
-    except Exception:  # noqa: BLE001 - already created by an earlier test
-        pass
-    session.users.modify("bob", "password", "bob-pw")
-    settings = json.loads(irods_server.env_file.read_text())
-    settings.update(irods_user_name="bob", irods_home="/tempZone/home/bob",
-                    irods_cwd="/tempZone/home/bob")
-    yield write_client_files(tmp_path / "bob", settings, "bob-pw")
-
-
-def test_no_permission_on_destination(bob: tuple[Path, Path], remote_dir: str,
-                                      tmp_path: Path) -> None:
+def test_no_permission_on_destination(zone: Zone, remote_dir: str, tmp_path: Path) -> None:
+    """The second user uploads into the test user's collection, which it was never given."""
     src = tmp_path / "src"
     src.mkdir()
     (src / "a.txt").write_text("a")
-    result = _invoke(*bob, "upload", str(src), remote_dir, "-q")
+    result = _invoke(zone.other.env_file, zone.other.auth_file, "upload", str(src), remote_dir,
+                     "-q")
     _one_line_error(result, remote_dir, "cannot create or see the destination collection",
                     "ask the owner for access")
 

@@ -18,7 +18,7 @@ from irods.session import iRODSSession
 
 from mango_transfer.cli.main import main
 from mango_transfer.localfs.partial import partial_path
-from mango_transfer.server import EmbeddedServer
+from tests.zones import Zone
 
 SIZE = 3 * 1024 * 1024 + 17  # more than the 2 MiB file system holds
 
@@ -40,7 +40,7 @@ def tiny_disk(tmp_path: Path) -> Iterator[Path]:
 
 
 def test_download_onto_a_full_disk_keeps_the_partial_and_says_so(
-    tiny_disk: Path, tmp_path: Path, remote_dir: str, irods_env: EmbeddedServer,
+    tiny_disk: Path, tmp_path: Path, remote_dir: str, irods_env: Zone,
     session: iRODSSession, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))

@@ -11,35 +11,26 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from irods.exception import CollectionDoesNotExist, DataObjectDoesNotExist, iRODSException
-from irods.models import Collection, DataObject, User
+from irods.models import Collection, DataObject
 from irods.session import iRODSSession
 
 import mango_transfer.cli.transfer as cli_transfer
 from mango_transfer.cli.main import main
 from mango_transfer.engine.options import AclGrant
 from mango_transfer.engine.stats import StatsSnapshot
-from mango_transfer.server import EmbeddedServer
+from tests.zones import Zone
 
 from .conftest import CHUNK, Runner, make_tree, tree_digest
 
-READER = "dana"
-READER_PASSWORD = "pw"
+
+@pytest.fixture
+def reader(zone: Zone) -> iRODSSession:
+    """The zone's second rodsuser, who gets nothing unless an upload shares it."""
+    return zone.other.session()
 
 
 @pytest.fixture
-def reader(irods_server: EmbeddedServer, session: iRODSSession) -> iRODSSession:
-    """A second rodsuser, created by the admin with PRC (as iadmin would)."""
-    if not list(session.query(User.name).filter(User.name == READER)):
-        session.users.create(READER, "rodsuser")
-        session.users.modify(READER, "password", READER_PASSWORD)
-    env = json.loads(irods_server.env_file.read_text())
-    return iRODSSession(host=env["irods_host"], port=env["irods_port"], user=READER,
-                        password=READER_PASSWORD, zone=env["irods_zone_name"])
-
-
-@pytest.fixture
-def cli_env(irods_env: EmbeddedServer, tmp_path: Path,
-            monkeypatch: pytest.MonkeyPatch) -> EmbeddedServer:
+def cli_env(irods_env: Zone, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Zone:
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     return irods_env
 
@@ -50,7 +41,7 @@ def _read(who: iRODSSession, path: str) -> bytes:
 
 
 def test_acl_read_is_granted_recursively_after_upload(
-    tmp_path: Path, remote_dir: str, run_upload: Runner, reader: iRODSSession,
+    tmp_path: Path, remote_dir: str, run_upload: Runner, reader: iRODSSession, zone: Zone,
 ) -> None:
     src = tmp_path / "src"
     (src / "sub-01" / "anat").mkdir(parents=True)
@@ -58,10 +49,10 @@ def test_acl_read_is_granted_recursively_after_upload(
     (src / "top.tsv").write_bytes(b"x\ty\n")
     private = tmp_path / "private"
     private.mkdir()
-    (private / "secret.txt").write_bytes(b"not for dana")
+    (private / "secret.txt").write_bytes(b"not for the reader")
 
     run_upload(private, f"{remote_dir}/private")
-    snap = run_upload(src, f"{remote_dir}/shared", acl=(AclGrant(READER, "read"),)).snapshot()
+    snap = run_upload(src, f"{remote_dir}/shared", acl=(AclGrant(zone.other.name, "read"),)).snapshot()
     assert snap.files_failed == 0
 
     with reader:
@@ -79,7 +70,7 @@ def test_acl_read_is_granted_recursively_after_upload(
 
 
 def test_sync_delete_is_shown_by_dry_run_first(
-    tmp_path: Path, remote_dir: str, cli_env: EmbeddedServer, session: iRODSSession,
+    tmp_path: Path, remote_dir: str, cli_env: Zone, session: iRODSSession,
 ) -> None:
     src = tmp_path / "src"
     (src / "keep").mkdir(parents=True)
@@ -126,7 +117,7 @@ class _Captured:
 
 
 def test_progress_bar_and_report_count_what_really_moved(
-    tmp_path: Path, remote_dir: str, cli_env: EmbeddedServer, session: iRODSSession,
+    tmp_path: Path, remote_dir: str, cli_env: Zone, session: iRODSSession,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     tree = make_tree(tmp_path / "src", small=40, large=(CHUNK + 999,))

@@ -8,11 +8,13 @@ import time
 from pathlib import Path
 
 import anyio
+import pytest
 from irods.session import iRODSSession
 
 from mango_transfer import engine
 from mango_transfer.engine.stats import Stats, Status
 from tests.conftest import write_file as _write
+from tests.zones import Zone
 
 from .conftest import options
 
@@ -54,16 +56,16 @@ def test_upload_of_listed_files_creates_the_listed_empty_folders(
     assert session.data_objects.exists(f"{remote_dir}/a/x.txt")
 
 
+@pytest.mark.embedded_only("restarts the server under the cached sessions")
 def test_a_session_cache_keeps_logged_in_sessions_between_runs_and_survives_dropped_ones(
-    tmp_path: Path, remote_dir: str, irods_env: object, environ: dict[str, str],
+    tmp_path: Path, remote_dir: str, irods_env: Zone, environ: dict[str, str],
 ) -> None:
     """What a scale-out worker does batch after batch: no new logins once warm; and sessions the
     server dropped meanwhile (a restart) are replaced by the engine's retries, not fatal."""
     from mango_transfer.irods.pool import SessionCache
-    from mango_transfer.server import EmbeddedServer
 
-    server = irods_env
-    assert isinstance(server, EmbeddedServer)
+    server = irods_env.server
+    assert server is not None
     for index in range(6):
         _write(tmp_path / "src" / f"f{index}.txt", b"x" * index)
     cache = SessionCache()

@@ -11,16 +11,23 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from irods.session import iRODSSession
 
 from mango_transfer.cli.main import main
 from mango_transfer.server import EmbeddedServer
+from tests.zones import Zone, users_of
 
 
 @pytest.fixture
 def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServer]:
     with EmbeddedServer(tmp_path_factory.mktemp("login-zone"), ssl=True) as server:
         yield server
+
+
+@pytest.fixture
+def tls_zone(tls_server: EmbeddedServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Zone]:
+    """A rodsuser of the TLS server: who logs in with pam_interactive on ManGO."""
+    with users_of(tls_server, tmp_path_factory.mktemp("login-users")) as zone:
+        yield zone
 
 
 @pytest.fixture
@@ -34,7 +41,7 @@ def restore_logging() -> Iterator[None]:
 
 
 def test_login_writes_a_working_environment_then_transfers_without_prompt(
-    tls_server: EmbeddedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    tls_server: EmbeddedServer, tls_zone: Zone, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     restore_logging: None,
 ) -> None:
     server_env = json.loads(tls_server.env_file.read_text())
@@ -47,17 +54,17 @@ def test_login_writes_a_working_environment_then_transfers_without_prompt(
 
     def answer(prompt: str = "") -> str:
         prompts.append(prompt)
-        return "rods"
+        return tls_zone.user.password
 
     monkeypatch.setattr(getpass, "getpass", answer)
 
     runner = CliRunner()
     result = runner.invoke(main, [
-        "login", "rods", server_env["irods_zone_name"], server_env["irods_host"],
+        "login", tls_zone.user.name, server_env["irods_zone_name"], server_env["irods_host"],
         "--port", str(server_env["irods_port"]),
         "--ca-file", server_env["irods_ssl_ca_certificate_file"]])
     assert result.exit_code == 0, result.output
-    assert "logged in as rods#" in result.output
+    assert f"logged in as {tls_zone.user.name}#" in result.output
     assert prompts, "pam_interactive asked for the password"
     written = json.loads(env_file.read_text())
     assert written["irods_authentication_scheme"] == "pam_interactive"
@@ -71,10 +78,9 @@ def test_login_writes_a_working_environment_then_transfers_without_prompt(
     source = tmp_path / "src"
     (source / "sub").mkdir(parents=True)
     (source / "sub" / "a.txt").write_bytes(b"after login")
-    home = f"/{server_env['irods_zone_name']}/home/rods/after-login"
+    home = f"{tls_zone.home}/after-login"
     result = runner.invoke(main, ["upload", str(source), home, "--quiet"])
     assert result.exit_code == 0, result.output
-    with iRODSSession(irods_env_file=str(tls_server.env_file),
-                      irods_authentication_file=str(tls_server.auth_file)) as session:
+    with tls_zone.user.session() as session:
         with session.data_objects.open(f"{home}/sub/a.txt", "r") as handle:
             assert handle.read() == b"after login"

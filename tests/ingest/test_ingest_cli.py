@@ -24,8 +24,8 @@ from irods.models import Collection, DataObject
 from irods.session import iRODSSession
 
 from mango_transfer.cli.main import main
-from mango_transfer.server import EmbeddedServer
 from tests.conftest import write_file
+from tests.zones import Zone
 
 BIDS = r"sub-(?P<subject>[^/]+)/ses-(?P<session>[^/]+)/(?P<modality>[^/]+)/"
 UNITS = "analysis/mango_ingest"
@@ -34,7 +34,7 @@ Ingest = Callable[..., Result]
 
 
 @pytest.fixture
-def ingest(irods_env: EmbeddedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ingest:
+def ingest(irods_env: Zone, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ingest:
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
 
     def run(*args: str) -> Result:
@@ -142,8 +142,9 @@ def test_md_path_and_md_mtime_set_once_even_after_reruns(
                                              11}
 
 
+@pytest.mark.embedded_only("the first write is refused by fault injection")
 def test_failed_upload_is_logged_and_restart_completes_it(
-    tmp_path: Path, remote_dir: str, session: iRODSSession, irods_env: EmbeddedServer,
+    tmp_path: Path, remote_dir: str, session: iRODSSession, irods_env: Zone,
     ingest: Ingest,
 ) -> None:
     src = tmp_path / "src"
@@ -198,13 +199,13 @@ def test_dry_run_changes_nothing_and_lists_metadata(
     pytest.param(["--restart", "/no/such/log.json"], "restart log not found",
                  id="missing-restart-log"),
 ])
-def test_bad_input_is_one_line(tmp_path: Path, ingest: Ingest, args: list[str],
+def test_bad_input_is_one_line(tmp_path: Path, ingest: Ingest, irods_env: Zone, args: list[str],
                                needle: str) -> None:
     (tmp_path / "bad.json").write_text("{not json", encoding="utf-8")
     args = [str(tmp_path / "bad.json") if a == "RESTART" else a for a in args]
     if "-p" not in args:
         args = ["-p", str(tmp_path), *args]
-    result = ingest("-d", "/tempZone/home/rods/x", "-nw", *args)
+    result = ingest("-d", f"{irods_env.home}/x", "-nw", *args)
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0], result.output
@@ -234,14 +235,13 @@ def _replica_good(session: iRODSSession, path: str) -> bool:
 
 
 def test_watch_uploads_a_slow_file_once_when_settled_then_changes_and_stops_on_sigint(
-    tmp_path: Path, remote_dir: str, session: iRODSSession, irods_env: EmbeddedServer,
+    tmp_path: Path, remote_dir: str, session: iRODSSession, irods_env: Zone,
 ) -> None:
     src = tmp_path / "watched"
     (src / "old").mkdir(parents=True)
     write_file(src / "old" / "before.txt", b"already here")
-    env = dict(os.environ, IRODS_ENVIRONMENT_FILE=str(irods_env.env_file),
-               IRODS_AUTHENTICATION_FILE=str(irods_env.auth_file),
-               XDG_STATE_HOME=str(tmp_path / "state"), PYTHONUNBUFFERED="1")
+    env = {**os.environ, **irods_env.environ(XDG_STATE_HOME=str(tmp_path / "state"),
+                                             PYTHONUNBUFFERED="1")}
     logs = tmp_path / "logs"
     process = subprocess.Popen(
         [sys.executable, "-m", "mango_transfer", "ingest", "-d", remote_dir, "-p", str(src),
@@ -285,13 +285,11 @@ def test_watch_uploads_a_slow_file_once_when_settled_then_changes_and_stops_on_s
 
 
 def test_watched_folder_disappearing_is_one_error(
-    tmp_path: Path, irods_env: EmbeddedServer, remote_dir: str,
+    tmp_path: Path, irods_env: Zone, remote_dir: str,
 ) -> None:
     src = tmp_path / "gone"
     src.mkdir()
-    env = dict(os.environ, IRODS_ENVIRONMENT_FILE=str(irods_env.env_file),
-               IRODS_AUTHENTICATION_FILE=str(irods_env.auth_file),
-               XDG_STATE_HOME=str(tmp_path / "state"))
+    env = {**os.environ, **irods_env.environ(XDG_STATE_HOME=str(tmp_path / "state"))}
     process = subprocess.Popen(
         [sys.executable, "-m", "mango_transfer", "ingest", "-d", remote_dir, "-p", str(src),
          "--settle", "0.2", "--rescan", "0.5", "--log-dir", str(tmp_path / "logs")],

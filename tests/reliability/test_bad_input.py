@@ -17,7 +17,7 @@ import pytest
 from irods.session import iRODSSession
 
 from mango_transfer.server import EmbeddedServer
-from tests.conftest import open_session
+from tests.zones import Zone, users_of
 
 
 def _cli(env_file: Path, auth_file: Path, *args: str, extra: dict[str, str] | None = None,
@@ -38,9 +38,9 @@ def _one_clean_line(result: subprocess.CompletedProcess[str], *needles: str) -> 
     return lines[0]
 
 
-def test_absent_irodsa(irods_server: EmbeddedServer, tmp_path: Path) -> None:
-    result = _cli(irods_server.env_file, tmp_path / "no-such.irodsA", "upload", str(tmp_path),
-                  irods_server.home + "/x")
+def test_absent_irodsa(zone: Zone, tmp_path: Path) -> None:
+    result = _cli(zone.user.env_file, tmp_path / "no-such.irodsA", "upload", str(tmp_path),
+                  zone.home + "/x")
     _one_clean_line(result, "no-such.irodsA")
 
 
@@ -51,52 +51,63 @@ def short_lived(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedSe
         yield server
 
 
-def test_expired_login(short_lived: EmbeddedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    env = json.loads(short_lived.env_file.read_text())
+@pytest.fixture(scope="module")
+def short_lived_zone(short_lived: EmbeddedServer,
+                     tmp_path_factory: pytest.TempPathFactory) -> Iterator[Zone]:
+    with users_of(short_lived, tmp_path_factory.mktemp("short-users")) as zone:
+        yield zone
+
+
+def test_expired_login(short_lived_zone: Zone, tmp_path: Path,
+                       monkeypatch: pytest.MonkeyPatch) -> None:
+    user = short_lived_zone.user
+    env = json.loads(user.env_file.read_text())
     env["irods_authentication_scheme"] = "pam_interactive"
     env_file = tmp_path / "irods_environment.json"
     env_file.write_text(json.dumps(env))
     auth_file = tmp_path / ".irodsA"
     monkeypatch.setenv("IRODS_AUTHENTICATION_FILE", str(auth_file))
-    monkeypatch.setattr(getpass, "getpass", lambda prompt="": "rods")
+    monkeypatch.setattr(getpass, "getpass", lambda prompt="": user.password)
     with iRODSSession(irods_env_file=str(env_file), irods_authentication_file=str(auth_file)) as session:
         session.set_auth_option_for_scheme("pam_interactive", "force_password_prompt", True)
-        assert session.collections.exists(short_lived.home)
+        assert session.collections.exists(user.home)
     assert auth_file.exists()
     ok = _cli(env_file, auth_file, "check")
     assert ok.returncode == 0, ok.stderr
     time.sleep(2.5)
-    expired = _cli(env_file, auth_file, "upload", str(tmp_path), short_lived.home + "/x")
+    expired = _cli(env_file, auth_file, "upload", str(tmp_path), user.home + "/x")
     _one_clean_line(expired, "expired")
 
 
-def test_tls_required_but_unavailable(irods_server: EmbeddedServer, short_lived: EmbeddedServer,
+def test_tls_required_but_unavailable(embedded_zone: Zone, short_lived_zone: Zone,
                                       tmp_path: Path) -> None:
+    """Negotiation of the embedded servers' own TLS set-ups (a real zone's is its admin's)."""
     # The client insists on TLS; this server offers none.
-    env = json.loads(irods_server.env_file.read_text())
+    plain, tls = embedded_zone.user, short_lived_zone.user
+    env = json.loads(plain.env_file.read_text())
     env["irods_client_server_policy"] = "CS_NEG_REQUIRE"
     env_file = tmp_path / "require.json"
     env_file.write_text(json.dumps(env))
-    _one_clean_line(_cli(env_file, irods_server.auth_file, "check"))
+    _one_clean_line(_cli(env_file, plain.auth_file, "check"))
     # The server insists on TLS; the client refuses it.
-    env = json.loads(short_lived.env_file.read_text())
+    env = json.loads(tls.env_file.read_text())
     env["irods_client_server_policy"] = "CS_NEG_REFUSE"
     env_file = tmp_path / "refuse.json"
     env_file.write_text(json.dumps(env))
-    _one_clean_line(_cli(env_file, short_lived.auth_file, "check"))
+    _one_clean_line(_cli(env_file, tls.auth_file, "check"))
     # The server's certificate is not signed by the configured CA.
     import trustme
 
-    env = json.loads(short_lived.env_file.read_text())
+    env = json.loads(tls.env_file.read_text())
     other = tmp_path / "other-ca.pem"
     trustme.CA().cert_pem.write_to_path(str(other))
     env["irods_ssl_ca_certificate_file"] = str(other)
     env_file = tmp_path / "wrong-ca.json"
     env_file.write_text(json.dumps(env))
-    _one_clean_line(_cli(env_file, short_lived.auth_file, "check"))
+    _one_clean_line(_cli(env_file, tls.auth_file, "check"))
 
 
-def test_odd_names_round_trip(irods_env: EmbeddedServer, remote_dir: str, tmp_path: Path) -> None:
+def test_odd_names_round_trip(irods_env: Zone, remote_dir: str, tmp_path: Path) -> None:
     names = ["line\nbreak.txt", "ünïcødé ✓ 数据.json", "tab\there.tsv", "x" * 200 + ".nii",
              "quote'and\"double.txt", "semi;colon&amp.txt", "per%cent_und_er.txt"]
     source, back = tmp_path / "source", tmp_path / "back"
@@ -115,7 +126,7 @@ def test_odd_names_round_trip(irods_env: EmbeddedServer, remote_dir: str, tmp_pa
     assert json.loads((tmp_path / "r.json").read_text())["summary"]["transferred"] == 0
 
 
-def test_path_too_long_for_irods(irods_env: EmbeddedServer, remote_dir: str, tmp_path: Path) -> None:
+def test_path_too_long_for_irods(irods_env: Zone, remote_dir: str, tmp_path: Path) -> None:
     source = tmp_path / "source"
     deep = source
     for _ in range(6):
@@ -132,7 +143,8 @@ def test_path_too_long_for_irods(irods_env: EmbeddedServer, remote_dir: str, tmp
 
 
 @pytest.mark.parametrize("change", ["truncate", "grow"])
-def test_file_changing_during_upload_is_not_stored_torn(irods_env: EmbeddedServer, remote_dir: str,
+@pytest.mark.embedded_only("slows every reply (delay fault) so the file changes mid-upload")
+def test_file_changing_during_upload_is_not_stored_torn(irods_env: Zone, remote_dir: str,
                                                          tmp_path: Path, change: str) -> None:
     """A recording still being written must never land as a torn 'good' copy."""
     source = tmp_path / "source"
@@ -166,7 +178,7 @@ def test_file_changing_during_upload_is_not_stored_torn(irods_env: EmbeddedServe
         irods_env.set_faults("")
     report = json.loads((tmp_path / "r.json").read_text())
     status = report["files"][0]["status"]
-    with open_session(irods_env) as session:
+    with irods_env.user.session() as session:
         path = f"{remote_dir}/recording.edf"
         if session.data_objects.exists(path):
             obj = session.data_objects.get(path)

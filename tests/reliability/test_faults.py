@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 from irods.access import iRODSAccess
 
-from mango_transfer.server import EmbeddedServer
-from tests.conftest import open_session
+from tests.zones import Zone
 
 
 def _tree(root: Path, small: int = 30, large: int = 1) -> dict[str, bytes]:
@@ -29,10 +28,9 @@ def _tree(root: Path, small: int = 30, large: int = 1) -> dict[str, bytes]:
     return files
 
 
-def _run(server: EmbeddedServer, tmp: Path, *args: str) -> tuple[int, dict[str, object], str]:
+def _run(zone: Zone, tmp: Path, *args: str) -> tuple[int, dict[str, object], str]:
     report = tmp / f"report-{len(list(tmp.glob('report-*')))}.json"
-    environ = {**os.environ, "IRODS_ENVIRONMENT_FILE": str(server.env_file),
-               "IRODS_AUTHENTICATION_FILE": str(server.auth_file), "XDG_STATE_HOME": str(tmp / "state")}
+    environ = {**os.environ, **zone.environ(XDG_STATE_HOME=str(tmp / "state"))}
     result = subprocess.run([sys.executable, "-m", "mango_transfer", *args, "--quiet",
                              "--chunk-threshold", "4M", "--retry-backoff", "0.05", "--retries", "5",
                              "--json-report", str(report)],
@@ -49,67 +47,57 @@ def _run(server: EmbeddedServer, tmp: Path, *args: str) -> tuple[int, dict[str, 
     pytest.param("delay_ms=15", id="slow-responses"),
     pytest.param("restart_after=676:20,restart_pause_ms=300", id="server-restarts-mid-run"),
 ])
-def test_upload_and_download_survive(irods_server: EmbeddedServer, remote_dir: str, tmp_path: Path,
+@pytest.mark.embedded_only("the faults are injected by the embedded server")
+def test_upload_and_download_survive(zone: Zone, remote_dir: str, tmp_path: Path,
                                      spec: str) -> None:
     files = _tree(tmp_path / "source")
-    irods_server.set_faults(spec)
+    zone.set_faults(spec)
     try:
-        code, report, stderr = _run(irods_server, tmp_path, "upload", str(tmp_path / "source"), remote_dir)
+        code, report, stderr = _run(zone, tmp_path, "upload", str(tmp_path / "source"), remote_dir)
         assert code == 0, stderr
-        irods_server.set_faults(spec)  # fresh counters for the download
-        code, report, stderr = _run(irods_server, tmp_path, "download", remote_dir, str(tmp_path / "back"))
+        zone.set_faults(spec)  # fresh counters for the download
+        code, report, stderr = _run(zone, tmp_path, "download", remote_dir, str(tmp_path / "back"))
         assert code == 0, stderr
     finally:
-        irods_server.set_faults("")
+        zone.set_faults("")
     for rel, data in files.items():
         assert (tmp_path / "back" / rel).read_bytes() == data, rel
     assert sorted(p.relative_to(tmp_path / "back").as_posix()
                   for p in (tmp_path / "back").rglob("*") if p.is_file()) == sorted(files)
 
 
+@pytest.mark.embedded_only("the final close is failed by fault injection")
 def test_a_failed_final_close_after_every_byte_was_sent_is_finalized_on_retry(
-        irods_server: EmbeddedServer, remote_dir: str, tmp_path: Path) -> None:
+        zone: Zone, remote_dir: str, tmp_path: Path) -> None:
     """Every range of a large file is on the server and recorded, then the primary's finalizing
     close fails: the retry has nothing left to send, yet must still leave a good replica."""
     files = _tree(tmp_path / "source", small=0, large=1)
-    irods_server.set_faults("fail=673:1:-1803000")
+    zone.set_faults("fail=673:1:-1803000")
     try:
-        code, report, stderr = _run(irods_server, tmp_path, "upload", str(tmp_path / "source"), remote_dir)
+        code, report, stderr = _run(zone, tmp_path, "upload", str(tmp_path / "source"), remote_dir)
     finally:
-        irods_server.set_faults("")
+        zone.set_faults("")
     assert code == 0, stderr
-    with open_session(irods_server) as session:
+    with zone.user.session() as session:
         obj = session.data_objects.get(f"{remote_dir}/big/rec0.edf")
         assert obj.replicas[0].status == "1"
         assert obj.size == len(files["big/rec0.edf"])
 
 
-def test_permission_denied_on_a_subcollection_fails_only_those(irods_server: EmbeddedServer,
-                                                                remote_dir: str, tmp_path: Path) -> None:
+def test_permission_denied_on_a_subcollection_fails_only_those(zone: Zone, remote_dir: str,
+                                                                tmp_path: Path) -> None:
     """A second user uploads into a shared collection where one sub-collection is not writable."""
-    with open_session(irods_server) as admin:
-        from irods.models import User
-
-        if not list(admin.query(User.name).filter(User.name == "carol")):
-            admin.users.create("carol", "rodsuser")
-            admin.users.modify("carol", "password", "carol-pw")
-        admin.collections.create(f"{remote_dir}/locked")
-        admin.acls.set(iRODSAccess("own", remote_dir, "carol"))
-        admin.acls.set(iRODSAccess("read", f"{remote_dir}/locked", "carol"))
-    client = tmp_path / "carol"
-    client.mkdir()
-    env = json.loads(irods_server.env_file.read_text())
-    env.update(irods_user_name="carol", irods_home="/tempZone/home/carol", irods_cwd="/tempZone/home/carol")
-    (client / "irods_environment.json").write_text(json.dumps(env))
-    from irods.password_obfuscation import encode
-
-    (client / ".irodsA").write_text(encode("carol-pw"))
+    other = zone.other.name
+    with zone.user.session() as owner:
+        owner.collections.create(f"{remote_dir}/locked")
+        owner.acls.set(iRODSAccess("inherit", remote_dir))  # what the other makes stays ours too
+        owner.acls.set(iRODSAccess("own", remote_dir, other))
+        owner.acls.set(iRODSAccess("read", f"{remote_dir}/locked", other))
     source = tmp_path / "source"
     for rel in ("ok/a.txt", "ok/b.txt", "locked/x.txt", "locked/y.txt", "top.txt"):
         (source / rel).parent.mkdir(parents=True, exist_ok=True)
         (source / rel).write_text(rel)
-    environ = {**os.environ, "IRODS_ENVIRONMENT_FILE": str(client / "irods_environment.json"),
-               "IRODS_AUTHENTICATION_FILE": str(client / ".irodsA")}
+    environ = {**os.environ, **zone.other.environ()}
     report_file = tmp_path / "report.json"
     result = subprocess.run([sys.executable, "-m", "mango_transfer", "upload", str(source), remote_dir,
                              "--quiet", "--json-report", str(report_file)],
@@ -122,19 +110,20 @@ def test_permission_denied_on_a_subcollection_fails_only_those(irods_server: Emb
     assert "locked/x.txt" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_malicious_names_cannot_escape_the_destination(irods_server: EmbeddedServer, remote_dir: str,
+@pytest.mark.embedded_only("the malicious names are sent by fault injection")
+def test_malicious_names_cannot_escape_the_destination(zone: Zone, remote_dir: str,
                                                         tmp_path: Path) -> None:
-    with open_session(irods_server) as session:
+    with zone.user.session() as session:
         for name in ("evil1.txt", "evil2.txt", "fine.txt"):
             with session.data_objects.open(f"{remote_dir}/{name}", "w") as handle:
                 handle.write(b"payload")
     outside = tmp_path / "escape.txt"
     for evil in ("../escape.txt", "sub/../../escape.txt", "/tmp/escape.txt"):
-        irods_server.set_faults(f"evil_name={evil}")
+        zone.set_faults(f"evil_name={evil}")
         try:
-            code, report, stderr = _run(irods_server, tmp_path, "download", remote_dir, str(tmp_path / "dest"))
+            code, report, stderr = _run(zone, tmp_path, "download", remote_dir, str(tmp_path / "dest"))
         finally:
-            irods_server.set_faults("")
+            zone.set_faults("")
         assert code != 0, "a name leaving the destination is refused"
         assert not outside.exists() and not Path("/tmp/escape.txt").exists()
         assert [p for p in (tmp_path / "dest").rglob("*") if p.is_file() and "evil" in p.name] == []

@@ -12,17 +12,14 @@ from pathlib import Path
 import pytest
 
 from mango_transfer.bench.soak import soak
-from mango_transfer.server import EmbeddedServer
+from tests.zones import Zone
 
 KILLS = int(os.environ.get("MANGO_KILLS", "10"))
 
 
 @pytest.mark.slow
-def test_sigkill_loop_upload_then_download(irods_server: EmbeddedServer, remote_dir: str,
-                                           tmp_path: Path) -> None:
-    environ = {"IRODS_ENVIRONMENT_FILE": str(irods_server.env_file),
-               "IRODS_AUTHENTICATION_FILE": str(irods_server.auth_file)}
-    result = soak(environ, tmp_path, f"{remote_dir}/tree", KILLS)
+def test_sigkill_loop_upload_then_download(zone: Zone, remote_dir: str, tmp_path: Path) -> None:
+    result = soak(zone.environ(), tmp_path, f"{remote_dir}/tree", KILLS)
     assert result.identical, "byte-identical after kills"
     assert result.leftovers == [], "no partial or state file left behind"
     assert result.replicas_not_good == 0, "no intermediate or stale replica"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from mango_transfer.server import EmbeddedServer
-from tests.conftest import open_session
+from tests.zones import Zone, users_of
 
 
 def _fds(pid: int) -> int:
@@ -50,11 +50,11 @@ finally:
 """
 
 
-def _run_cli(server: EmbeddedServer, *args: str) -> tuple[int, float]:
-    """Run the CLI; return its exit code and its own peak RSS in MB."""
-    environ = {**os.environ, "IRODS_ENVIRONMENT_FILE": str(server.env_file),
-               "IRODS_AUTHENTICATION_FILE": str(server.auth_file)}
-    peak_file = Path(server.config.data_dir) / "peak-rss"
+def _run_cli(zone: Zone, *args: str) -> tuple[int, float]:
+    """Run the CLI as the zone's test user; return its exit code and its own peak RSS in MB."""
+    assert zone.server is not None
+    environ = {**os.environ, **zone.environ()}
+    peak_file = Path(zone.server.config.data_dir) / "peak-rss"
     result = subprocess.run([sys.executable, "-c", _WITH_PEAK, str(peak_file), *args, "--quiet"],
                             env=environ, stderr=subprocess.PIPE, timeout=300)
     return result.returncode, int(peak_file.read_text()) / 1024
@@ -68,16 +68,16 @@ def test_engine_threads_32_and_64_sessions(tmp_path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(os.urandom(2000))
     (source / "big.bin").write_bytes(os.urandom(40 << 20))
-    with EmbeddedServer(tmp_path / "zone") as server:
+    with EmbeddedServer(tmp_path / "zone") as server, users_of(server, tmp_path / "users") as zone:
         pid = server.pid
         baseline_fds, baseline_rss = _fds(pid), _rss_mb(pid)
         peaks = []
         for round_ in range(3):  # repeated runs: a leak would grow round after round
-            code, peak = _run_cli(server, "upload", str(source), f"{server.home}/load{round_}",
+            code, peak = _run_cli(zone, "upload", str(source), f"{zone.home}/load{round_}",
                                   "--threads", "32", "--chunk-threshold", "8M")
             assert code == 0
             peaks.append(peak)
-            code, peak = _run_cli(server, "download", f"{server.home}/load{round_}",
+            code, peak = _run_cli(zone, "download", f"{zone.home}/load{round_}",
                                   str(tmp_path / f"back{round_}"), "--threads", "32")
             assert code == 0
             peaks.append(peak)
@@ -90,13 +90,13 @@ def test_engine_threads_32_and_64_sessions(tmp_path: Path) -> None:
 
         def client(index: int) -> None:
             try:
-                with open_session(server) as session:
+                with zone.user.session() as session:
                     barrier.wait(timeout=60)  # all 64 connected at the same moment
-                    path = f"{server.home}/load0/c{index}.txt"
+                    path = f"{zone.home}/load0/c{index}.txt"
                     with session.data_objects.open(path, "w") as handle:
                         handle.write(b"x" * (index + 1))
                     assert session.data_objects.get(path).size == index + 1
-                    assert len(session.collections.get(f"{server.home}/load0/d{index % 8}").data_objects) == 100
+                    assert len(session.collections.get(f"{zone.home}/load0/d{index % 8}").data_objects) == 100
             except BaseException as exc:  # noqa: BLE001 - asserted below
                 errors.append(exc)
 

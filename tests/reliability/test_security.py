@@ -9,7 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from mango_transfer.server import EmbeddedServer, ServerProcess
+import pytest
+
+from mango_transfer.server import ServerProcess
+from tests.zones import Zone, users_of
 
 PASSWORD = "Zq9-unusual-S3cret"
 
@@ -20,15 +23,16 @@ def test_password_never_appears_in_any_output(tmp_path: Path) -> None:
     (source / "a").mkdir(parents=True)
     (source / "a" / "x.txt").write_text("hello")
     (source / "big.bin").write_bytes(os.urandom(5 << 20))
-    with ServerProcess(data, client, extra_args=["--password", PASSWORD]) as server:
-        environ = {**os.environ, "IRODS_ENVIRONMENT_FILE": str(server.env_file),
-                   "IRODS_AUTHENTICATION_FILE": str(server.auth_file), "XDG_STATE_HOME": str(state)}
+    # The admin's and the test user's password are the same secret: neither may show up.
+    with ServerProcess(data, client, extra_args=["--password", PASSWORD]) as server, \
+            users_of(server, tmp_path / "users", password=PASSWORD) as zone:
+        environ = {**os.environ, **zone.environ(XDG_STATE_HOME=str(state))}
         outputs = []
-        for args in (["upload", str(source), "/tempZone/home/rods/sec", "--chunk-threshold", "1M",
+        for args in (["upload", str(source), f"{zone.home}/sec", "--chunk-threshold", "1M",
                       "--json-report", str(tmp_path / "up.json")],
-                     ["download", "/tempZone/home/rods/sec", str(tmp_path / "back"),
+                     ["download", f"{zone.home}/sec", str(tmp_path / "back"),
                       "--json-report", str(tmp_path / "down.json")],
-                     ["download", "/tempZone/home/rods/missing", str(tmp_path / "nope")],
+                     ["download", f"{zone.home}/missing", str(tmp_path / "nope")],
                      ["check"]):
             result = subprocess.run([sys.executable, "-m", "mango_transfer", "--debug", *args],
                                     env=environ, capture_output=True, text=True, timeout=120)
@@ -60,8 +64,8 @@ def test_client_files_are_private(tmp_path: Path) -> None:
         assert "password" not in json.dumps(env).lower()
 
 
-def test_resume_state_files_are_private(irods_server: EmbeddedServer, remote_dir: str,
-                                        tmp_path: Path) -> None:
+@pytest.mark.embedded_only("slows every reply (delay fault) so the runs are killed mid-file")
+def test_resume_state_files_are_private(zone: Zone, remote_dir: str, tmp_path: Path) -> None:
     """Interrupt a chunked upload and a chunked download; their resume state must be 0600."""
     import signal
     import time
@@ -70,17 +74,16 @@ def test_resume_state_files_are_private(irods_server: EmbeddedServer, remote_dir
     source.mkdir()
     (source / "big.bin").write_bytes(os.urandom(12 << 20))
     state = tmp_path / "state"
-    environ = {**os.environ, "IRODS_ENVIRONMENT_FILE": str(irods_server.env_file),
-               "IRODS_AUTHENTICATION_FILE": str(irods_server.auth_file), "XDG_STATE_HOME": str(state)}
-    irods_server.set_faults("delay_ms=30")
+    environ = {**os.environ, **zone.environ(XDG_STATE_HOME=str(state))}
+    zone.set_faults("delay_ms=30")
     try:
         for args, where in ((["upload", str(source), remote_dir], state),
                             (["download", remote_dir, str(tmp_path / "back")], tmp_path / "back")):
             if args[0] == "download":
-                irods_server.set_faults("")
+                zone.set_faults("")
                 subprocess.run([sys.executable, "-m", "mango_transfer", "upload", str(source),
                                 remote_dir, "--quiet"], env=environ, check=True, timeout=120)
-                irods_server.set_faults("delay_ms=30")
+                zone.set_faults("delay_ms=30")
             process = subprocess.Popen([sys.executable, "-m", "mango_transfer", *args, "--quiet",
                                         "--chunk-threshold", "1M"], env=environ)
             deadline = time.monotonic() + 30
@@ -94,7 +97,7 @@ def test_resume_state_files_are_private(irods_server: EmbeddedServer, remote_dir
             for path in (p for p in where.rglob("*") if p.is_file()):
                 assert stat.S_IMODE(path.stat().st_mode) == 0o600, f"{path} is not private"
     finally:
-        irods_server.set_faults("")
+        zone.set_faults("")
     subprocess.run([sys.executable, "-m", "mango_transfer", "download", remote_dir,
                     str(tmp_path / "back"), "--quiet", "--chunk-threshold", "1M"], env=environ,
                    check=True, timeout=120)

@@ -1,5 +1,5 @@
-"""A real redis-server and real Celery worker processes (``mango-transfer worker``) against the
-embedded iRODS server: the scale-out path exactly as a data steward runs it, on one machine."""
+"""A real redis-server and real Celery worker processes (``mango-transfer worker``) against each
+zone, as its test user: the scale-out path exactly as a data steward runs it, on one machine."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from mango_transfer.server import EmbeddedServer
+from tests.zones import Zone
 
 LEASE = 6.0  # seconds: a killed worker's batch is taken over after about this long
 
@@ -57,10 +57,9 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     process.wait(timeout=10)
 
 
-def environ_for(server: EmbeddedServer, state: Path) -> dict[str, str]:
-    return {**os.environ, "IRODS_ENVIRONMENT_FILE": str(server.env_file),
-            "IRODS_AUTHENTICATION_FILE": str(server.auth_file), "XDG_STATE_HOME": str(state),
-            "PYTHONUNBUFFERED": "1"}
+def environ_for(zone: Zone, state: Path) -> dict[str, str]:
+    """What the CLI and the workers run with: the zone's test user, a per-test state folder."""
+    return {**os.environ, **zone.environ(XDG_STATE_HOME=str(state), PYTHONUNBUFFERED="1")}
 
 
 @dataclass
@@ -112,10 +111,10 @@ class Workers:
 
 
 @pytest.fixture
-def workers(redis_url: str, irods_server: EmbeddedServer, tmp_path: Path) -> Iterator[Workers]:
+def workers(redis_url: str, zone: Zone, tmp_path: Path) -> Iterator[Workers]:
     """Two worker processes with different node names, on a broker emptied for this test."""
     redis.Redis.from_url(redis_url).flushdb()
-    pool = Workers(redis_url, environ_for(irods_server, tmp_path / "state"), tmp_path)
+    pool = Workers(redis_url, environ_for(zone, tmp_path / "state"), tmp_path)
     try:
         pool.start("w1")
         pool.start("w2")

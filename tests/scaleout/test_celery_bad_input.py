@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from mango_transfer.server import EmbeddedServer
 from tests.scaleout.conftest import _free_port, environ_for
+from tests.zones import Zone
 
 
 def _run(environ: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -34,31 +34,31 @@ def source(tmp_path: Path) -> Path:
     return tmp_path / "src"
 
 
-def test_an_unreachable_broker_is_named(irods_server: EmbeddedServer, remote_dir: str,
+def test_an_unreachable_broker_is_named(zone: Zone, remote_dir: str,
                                         source: Path, tmp_path: Path) -> None:
     url = f"redis://127.0.0.1:{_free_port()}/0"
-    result = _run(environ_for(irods_server, tmp_path), "upload", str(source), remote_dir,
+    result = _run(environ_for(zone, tmp_path), "upload", str(source), remote_dir,
                   "--celery", url)
     _one_line_error(result, url, "cannot reach the Celery broker")
 
 
-def test_a_broker_url_that_is_not_redis_is_named(irods_server: EmbeddedServer, remote_dir: str,
+def test_a_broker_url_that_is_not_redis_is_named(zone: Zone, remote_dir: str,
                                                  source: Path, tmp_path: Path) -> None:
-    result = _run(environ_for(irods_server, tmp_path), "upload", str(source), remote_dir,
+    result = _run(environ_for(zone, tmp_path), "upload", str(source), remote_dir,
                   "--celery", "amqp://host/")
     _one_line_error(result, "amqp://host/", "redis://")
 
 
-def test_delete_is_refused_with_celery(irods_server: EmbeddedServer, redis_url: str,
+def test_delete_is_refused_with_celery(zone: Zone, redis_url: str,
                                        remote_dir: str, source: Path, tmp_path: Path) -> None:
-    result = _run(environ_for(irods_server, tmp_path), "sync", str(source), f"irods:{remote_dir}",
+    result = _run(environ_for(zone, tmp_path), "sync", str(source), f"irods:{remote_dir}",
                   "--delete", "--celery", redis_url)
     _one_line_error(result, "--delete", "--celery")
 
 
-def test_bad_batch_sizes_are_refused(irods_server: EmbeddedServer, redis_url: str,
+def test_bad_batch_sizes_are_refused(zone: Zone, redis_url: str,
                                      remote_dir: str, source: Path, tmp_path: Path) -> None:
-    env = environ_for(irods_server, tmp_path)
+    env = environ_for(zone, tmp_path)
     _one_line_error(_run(env, "upload", str(source), remote_dir, "--celery", redis_url,
                          "--batch-files", "0"), "--batch-files")
     _one_line_error(_run(env, "upload", str(source), remote_dir, "--celery", redis_url,
@@ -72,17 +72,17 @@ def test_a_worker_without_an_irods_environment_says_so(redis_url: str, tmp_path:
     _one_line_error(result, "missing.json")
 
 
-def test_a_worker_with_an_unreachable_broker_says_so(irods_server: EmbeddedServer,
+def test_a_worker_with_an_unreachable_broker_says_so(zone: Zone,
                                                      tmp_path: Path) -> None:
     url = f"redis://127.0.0.1:{_free_port()}/0"
-    result = _run(environ_for(irods_server, tmp_path), "worker", "--celery", url)
+    result = _run(environ_for(zone, tmp_path), "worker", "--celery", url)
     _one_line_error(result, url)
 
 
-def test_the_broker_password_is_never_shown(irods_server: EmbeddedServer, remote_dir: str,
+def test_the_broker_password_is_never_shown(zone: Zone, remote_dir: str,
                                             source: Path, tmp_path: Path) -> None:
     url = f"redis://:s3cret-pw@127.0.0.1:{_free_port()}/0"
-    env = environ_for(irods_server, tmp_path)
+    env = environ_for(zone, tmp_path)
     for args in (["upload", str(source), remote_dir, "--celery", url], ["worker", "--celery", url]):
         result = _run(env, *args)
         _one_line_error(result, "***@127.0.0.1")

@@ -1,4 +1,4 @@
-"""Scale-out end to end: real redis-server, two real Celery workers, the embedded iRODS server.
+"""Scale-out end to end: real redis-server, two real Celery workers, each zone as its test user.
 
 Every run is the CLI as a user types it; trees are compared by SHA-256 of every file, and the
 JSON report of a ``--celery`` run must equal a local run's (same files, statuses, reasons,
@@ -21,9 +21,8 @@ from typing import Any
 import pytest
 import redis
 
-from mango_transfer.server import EmbeddedServer
-from tests.conftest import open_session
 from tests.scaleout.conftest import LEASE, Workers, environ_for
+from tests.zones import Zone
 
 pytestmark = pytest.mark.slow
 FLAGS = ["--chunk-threshold", "4M", "--retry-backoff", "0.05", "--quiet"]
@@ -64,8 +63,8 @@ def _report(path: Path) -> dict[str, Any]:
     return dict(data)
 
 
-def _collections(server: EmbeddedServer, path: str) -> set[str]:
-    with open_session(server) as session:
+def _collections(zone: Zone, path: str) -> set[str]:
+    with zone.user.session() as session:
         found = set()
         stack = [session.collections.get(path)]
         while stack:
@@ -77,9 +76,9 @@ def _collections(server: EmbeddedServer, path: str) -> set[str]:
 
 
 def test_mixed_tree_moves_byte_identically_and_reports_as_a_local_run(
-        irods_server: EmbeddedServer, workers: Workers, remote_dir: str, tmp_path: Path) -> None:
+        zone: Zone, workers: Workers, remote_dir: str, tmp_path: Path) -> None:
     _tree(tmp_path / "src")
-    env = environ_for(irods_server, tmp_path / "state")
+    env = environ_for(zone, tmp_path / "state")
     celery = ["--celery", workers.url, "--batch-files", "8", "--lease", str(LEASE)]
 
     code, err = _run(env, "upload", str(tmp_path / "src"), f"{remote_dir}/local", *FLAGS,
@@ -89,8 +88,8 @@ def test_mixed_tree_moves_byte_identically_and_reports_as_a_local_run(
                      "--json-report", str(tmp_path / "celery-up.json"))
     assert code == 0, err
     assert _report(tmp_path / "celery-up.json") == _report(tmp_path / "local-up.json")
-    assert _collections(irods_server, f"{remote_dir}/celery") == _collections(
-        irods_server, f"{remote_dir}/local")
+    assert _collections(zone, f"{remote_dir}/celery") == _collections(
+        zone, f"{remote_dir}/local")
     assert workers.batches_done("w1") > 0 and workers.batches_done("w2") > 0  # both took work
 
     code, err = _run(env, "download", f"{remote_dir}/celery", str(tmp_path / "back"), *FLAGS,
@@ -110,11 +109,12 @@ def test_mixed_tree_moves_byte_identically_and_reports_as_a_local_run(
     assert (summary["transferred"], summary["skipped"], summary["bytes"]) == (0, 62, 0)
 
 
+@pytest.mark.embedded_only("slows every reply (delay fault) so the worker is killed mid-batch")
 def test_killing_a_worker_mid_run_still_completes(
-        irods_server: EmbeddedServer, workers: Workers, remote_dir: str, tmp_path: Path) -> None:
+        zone: Zone, workers: Workers, remote_dir: str, tmp_path: Path) -> None:
     _tree(tmp_path / "src", small=40, large=3)
-    env = environ_for(irods_server, tmp_path / "state")
-    irods_server.set_faults("delay_ms=8")  # slow enough that w1 is surely mid-batch when killed
+    env = environ_for(zone, tmp_path / "state")
+    zone.set_faults("delay_ms=8")  # slow enough that w1 is surely mid-batch when killed
     try:
         run = _cli(env, "upload", str(tmp_path / "src"), remote_dir, *FLAGS, "--celery",
                    workers.url, "--batch-files", "5", "--lease", str(LEASE), "--json-report",
@@ -126,7 +126,7 @@ def test_killing_a_worker_mid_run_still_completes(
         workers.kill("w1")
         _, err = run.communicate(timeout=180)
     finally:
-        irods_server.set_faults("")
+        zone.set_faults("")
     assert run.returncode == 0, err
     assert cut_short, "w1 was killed between batches; nothing was redelivered"
     assert cut_short <= _task_ids(workers.log("w2"), "succeeded")  # w2 finished w1's batches
@@ -136,18 +136,19 @@ def test_killing_a_worker_mid_run_still_completes(
     # may show as already there (skipped).
     assert summary["failed"] == 0 and summary["transferred"] + summary["skipped"] == 43
     assert summary["skipped"] < 10
-    _assert_arrived_intact(irods_server, env, remote_dir, tmp_path / "src", tmp_path)
+    _assert_arrived_intact(zone, env, remote_dir, tmp_path / "src", tmp_path)
 
 
+@pytest.mark.embedded_only("slows every reply (delay fault) so the coordinator is killed mid-run")
 def test_a_restarted_coordinator_continues_without_sending_finished_work_again(
-        irods_server: EmbeddedServer, workers: Workers, redis_url: str, remote_dir: str,
+        zone: Zone, workers: Workers, redis_url: str, remote_dir: str,
         tmp_path: Path) -> None:
     _tree(tmp_path / "src", small=48, large=0)
-    env = environ_for(irods_server, tmp_path / "state")
+    env = environ_for(zone, tmp_path / "state")
     args = ["upload", str(tmp_path / "src"), remote_dir, *FLAGS, "--celery", workers.url,
             "--batch-files", "4", "--run-id", "nightly-1", "--lease", str(LEASE)]
     client = redis.Redis.from_url(redis_url)
-    irods_server.set_faults("delay_ms=20")
+    zone.set_faults("delay_ms=20")
     try:
         first = _cli(env, *args)
         _wait_for(lambda: len(client.keys("mango-transfer:run:nightly-1:outcome:*")) >= 2, first)
@@ -155,7 +156,7 @@ def test_a_restarted_coordinator_continues_without_sending_finished_work_again(
         first.wait()
         finished_before = len(client.keys("mango-transfer:run:nightly-1:outcome:*"))
     finally:
-        irods_server.set_faults("")
+        zone.set_faults("")
     code, err = _run(env, *args, "--json-report", str(tmp_path / "second.json"))
     assert code == 0, err
     report = json.loads((tmp_path / "second.json").read_text())
@@ -166,7 +167,7 @@ def test_a_restarted_coordinator_continues_without_sending_finished_work_again(
     assert report["summary"]["transferred"] + report["summary"]["skipped"] == 48
     assert len(report["files"]) == 48
     assert not client.keys("mango-transfer:run:nightly-1:*")  # a completed run is forgotten
-    _assert_arrived_intact(irods_server, env, remote_dir, tmp_path / "src", tmp_path)
+    _assert_arrived_intact(zone, env, remote_dir, tmp_path / "src", tmp_path)
 
 
 def _task_ids(log: str, event: str) -> set[str]:
@@ -189,14 +190,14 @@ def _wait_for(condition: Any, process: subprocess.Popen[str], timeout: float = 6
         time.sleep(0.05)
 
 
-def test_lost_messages_are_sent_again(irods_server: EmbeddedServer, redis_url: str,
+def test_lost_messages_are_sent_again(zone: Zone, redis_url: str,
                                       remote_dir: str, tmp_path: Path) -> None:
     """The broker loses the queue (restarted without persistence) before any worker ran: the
     coordinator notices that nothing progresses and nobody works on its batches, and re-sends."""
     _tree(tmp_path / "src", small=12, large=0)
     client = redis.Redis.from_url(redis_url)
     client.flushdb()
-    env = environ_for(irods_server, tmp_path / "state")
+    env = environ_for(zone, tmp_path / "state")
     run = _cli(env, "upload", str(tmp_path / "src"), remote_dir, "--celery", redis_url,
                "--batch-files", "4", "--lease", "5", "--json-report", str(tmp_path / "up.json"))
     _wait_for(lambda: client.llen("mango-transfer") >= 3, run)
@@ -214,7 +215,7 @@ def test_lost_messages_are_sent_again(irods_server: EmbeddedServer, redis_url: s
     assert (summary["transferred"], summary["failed"]) == (12, 0)
 
 
-def _assert_arrived_intact(server: EmbeddedServer, env: dict[str, str], remote_dir: str,
+def _assert_arrived_intact(zone: Zone, env: dict[str, str], remote_dir: str,
                            src: Path, tmp_path: Path) -> None:
     """Downloaded back, the tree is byte-identical, and every replica under it is good."""
     from irods.column import Like
@@ -223,7 +224,7 @@ def _assert_arrived_intact(server: EmbeddedServer, env: dict[str, str], remote_d
     code, err = _run(env, "download", remote_dir, str(tmp_path / "back"), *FLAGS)
     assert code == 0, err
     assert _digests(tmp_path / "back") == _digests(src)
-    with open_session(server) as session:
+    with zone.user.session() as session:
         rows = session.query(DataObject.replica_status).filter(
             Like(Collection.name, f"{remote_dir}%")).get_results()
         assert {str(row[DataObject.replica_status]) for row in rows} == {"1"}
@@ -234,16 +235,17 @@ def _parts_done_by_workers(workers: Workers) -> int:
                               workers.log(name))) for name in ("w1", "w2"))
 
 
+@pytest.mark.embedded_only("slows every reply (delay fault) so other workers join the parts")
 def test_a_very_large_file_is_shared_among_workers_in_parts(
-        irods_server: EmbeddedServer, workers: Workers, remote_dir: str, tmp_path: Path) -> None:
+        zone: Zone, workers: Workers, remote_dir: str, tmp_path: Path) -> None:
     src = tmp_path / "src"
     (src / "rec").mkdir(parents=True)
     (src / "rec" / "huge.edf").write_bytes(os.urandom((24 << 20) + 12345))
     (src / "rec" / "side.json").write_bytes(b"{}")
-    env = environ_for(irods_server, tmp_path / "state")
+    env = environ_for(zone, tmp_path / "state")
     split = ["--celery", workers.url, "--lease", str(LEASE), "--split-from", "16M",
              "--part-size", "4M"]
-    irods_server.set_faults("delay_ms=3")  # parts take long enough for other workers to join
+    zone.set_faults("delay_ms=3")  # parts take long enough for other workers to join
     try:
         code, err = _run(env, "upload", str(src), remote_dir, *FLAGS, *split, "--verify",
                          "--json-report", str(tmp_path / "up.json"))
@@ -255,38 +257,40 @@ def test_a_very_large_file_is_shared_among_workers_in_parts(
         assert code == 0, err
         assert _parts_done_by_workers(workers) > parts_up
     finally:
-        irods_server.set_faults("")
+        zone.set_faults("")
     assert _digests(tmp_path / "back") == _digests(src)
     assert not list((tmp_path / "back").rglob("*.partial*"))
     report = json.loads((tmp_path / "up.json").read_text())
     assert report["summary"]["transferred"] == 2 and report["summary"]["bytes"] >= 24 << 20
-    with open_session(irods_server) as session:
+    with zone.user.session() as session:
         obj = session.data_objects.get(f"{remote_dir}/rec/huge.edf")
         assert obj.replicas[0].status == "1" and obj.size == (24 << 20) + 12345
 
 
+@pytest.mark.embedded_only("writes fail by fault injection")
 def test_a_failed_part_fails_only_that_attempt_and_the_retry_resumes(
-        irods_server: EmbeddedServer, workers: Workers, remote_dir: str, tmp_path: Path) -> None:
+        zone: Zone, workers: Workers, remote_dir: str, tmp_path: Path) -> None:
     """Writes fail now and then (whoever does them: leader or part worker): a failed part
     leaves the replica unfinalized, the engine retries the file, the recorded parts resume."""
     src = tmp_path / "src"
     (src / "rec").mkdir(parents=True)
     (src / "rec" / "huge.edf").write_bytes(os.urandom(20 << 20))
-    env = environ_for(irods_server, tmp_path / "state")
-    irods_server.set_faults("delay_ms=2,fail=676:4:-115000,fail=676:9:-115000")
+    env = environ_for(zone, tmp_path / "state")
+    zone.set_faults("delay_ms=2,fail=676:4:-115000,fail=676:9:-115000")
     try:
         code, err = _run(env, "upload", str(src), remote_dir, *FLAGS, "--celery", workers.url,
                          "--lease", str(LEASE), "--split-from", "16M", "--part-size", "4M",
                          "--retries", "4", "--json-report", str(tmp_path / "up.json"))
     finally:
-        irods_server.set_faults("")
+        zone.set_faults("")
     assert code == 0, err
     assert json.loads((tmp_path / "up.json").read_text())["summary"]["transferred"] == 1
-    _assert_arrived_intact(irods_server, env, remote_dir, src, tmp_path)
+    _assert_arrived_intact(zone, env, remote_dir, src, tmp_path)
 
 
+@pytest.mark.embedded_only("slows every reply (delay fault) so the worker is killed mid-part")
 def test_killing_a_worker_in_the_middle_of_a_part_still_completes_the_file(
-        irods_server: EmbeddedServer, redis_url: str, remote_dir: str, tmp_path: Path) -> None:
+        zone: Zone, redis_url: str, remote_dir: str, tmp_path: Path) -> None:
     """w1 holds the file (one lane, so it is slow); w2 joins, takes parts and is killed in the
     middle of one. The replica that part was writing is stale, so that attempt cannot finalize;
     the engine retries, w1 takes the parts over, and the file ends complete and good."""
@@ -294,9 +298,9 @@ def test_killing_a_worker_in_the_middle_of_a_part_still_completes_the_file(
     (src / "rec").mkdir(parents=True)
     (src / "rec" / "huge.edf").write_bytes(os.urandom(64 << 20))
     redis.Redis.from_url(redis_url).flushdb()
-    env = environ_for(irods_server, tmp_path / "state")
+    env = environ_for(zone, tmp_path / "state")
     pool = Workers(redis_url, env, tmp_path)
-    irods_server.set_faults("delay_ms=150")  # w1 alone would need ~3 s: w2 joins in time
+    zone.set_faults("delay_ms=150")  # w1 alone would need ~3 s: w2 joins in time
     try:
         pool.start("w1")
         run = _cli(env, "upload", str(src), remote_dir, *FLAGS, "--celery", redis_url,
@@ -311,28 +315,29 @@ def test_killing_a_worker_in_the_middle_of_a_part_still_completes_the_file(
         pool.kill("w2")
         _, err = run.communicate(timeout=180)
     finally:
-        irods_server.set_faults("")
+        zone.set_faults("")
         pool.stop_all()
     assert run.returncode == 0, err
     assert "resuming the upload of" in pool.log("w1")  # the failed attempt's parts were kept
-    _assert_arrived_intact(irods_server, env, remote_dir, src, tmp_path)
+    _assert_arrived_intact(zone, env, remote_dir, src, tmp_path)
 
 
+@pytest.mark.embedded_only("slows every reply (delay fault) so the worker is killed mid-file")
 def test_a_large_file_a_killed_worker_left_half_done_is_resumed_by_another(
-        irods_server: EmbeddedServer, workers: Workers, remote_dir: str, tmp_path: Path) -> None:
+        zone: Zone, workers: Workers, remote_dir: str, tmp_path: Path) -> None:
     """The two workers share the state folder (as hosts share storage): the one that takes the
     redelivered batch continues from the ranges the killed one recorded, not from zero."""
     src = tmp_path / "src"
     (src / "rec").mkdir(parents=True)
     (src / "rec" / "big.edf").write_bytes(os.urandom(96 << 20))
-    env = environ_for(irods_server, tmp_path / "state")
+    env = environ_for(zone, tmp_path / "state")
     states = tmp_path / "state" / "mango-transfer" / "uploads"
 
     def recorded() -> bool:
         return any(json.loads(p.read_text()).get("ranges") for p in states.glob("*.json"))
 
     # One connection at 150 ms a block: its first record (after 2 s) comes mid-file.
-    irods_server.set_faults("delay_ms=150")
+    zone.set_faults("delay_ms=150")
     try:
         run = _cli(env, "upload", str(src), remote_dir, *FLAGS, "--celery", workers.url,
                    "--lease", str(LEASE), "--chunk-connections", "1", "--retries", "4",
@@ -342,9 +347,9 @@ def test_a_large_file_a_killed_worker_left_half_done_is_resumed_by_another(
         workers.kill(holder)
         _, err = run.communicate(timeout=180)
     finally:
-        irods_server.set_faults("")
+        zone.set_faults("")
     assert run.returncode == 0, err
     other = "w2" if holder == "w1" else "w1"
     assert "resuming the upload of" in workers.log(other), workers.log(other)
     assert json.loads((tmp_path / "up.json").read_text())["summary"]["transferred"] == 1
-    _assert_arrived_intact(irods_server, env, remote_dir, tmp_path / "src", tmp_path)
+    _assert_arrived_intact(zone, env, remote_dir, tmp_path / "src", tmp_path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -18,33 +19,30 @@ from irods.exception import (
     CollectionDoesNotExist,
 )
 from irods.meta import AVUOperation, iRODSMeta
+from irods.models import DataObject
 from irods.session import iRODSSession
 
-from mango_transfer.server import EmbeddedServer
+from tests.zones import Zone
 
 
-@pytest.fixture(scope="module")
-def alice(irods_server: EmbeddedServer) -> Iterator[iRODSSession]:
-    """A second user, created and given a password through the admin API, as iadmin would."""
-    from tests.conftest import open_session
-
-    with open_session(irods_server) as admin:
-        if not any(u.name == "alice" for u in admin.query(__import__("irods.models", fromlist=["User"]).User)
-                   .filter(__import__("irods.models", fromlist=["User"]).User.name == "alice")):
-            admin.users.create("alice", "rodsuser")
-            admin.users.modify("alice", "password", "alice-pw")
-    with iRODSSession(host="127.0.0.1", port=irods_server.port, user="alice",
-                      password="alice-pw", zone="tempZone") as session:
+@pytest.fixture
+def alice(zone: Zone) -> Iterator[iRODSSession]:
+    """The zone's second rodsuser, created by the admin (as iadmin would) for the session."""
+    with zone.other.session() as session:
         yield session
 
 
-def test_second_user_has_home(alice: iRODSSession) -> None:
-    home = alice.collections.get("/tempZone/home/alice")
-    alice.data_objects.create(f"{home.path}/mine.txt")
-    assert alice.data_objects.exists(f"{home.path}/mine.txt")
+def test_second_user_has_home(alice: iRODSSession, zone: Zone) -> None:
+    home = alice.collections.get(zone.other.home)
+    path = f"{home.path}/mine-{zone.kind}.txt"
+    alice.data_objects.create(path)
+    assert alice.data_objects.exists(path)
+    alice.data_objects.unlink(path, force=True)
 
 
-def test_acl_denial_and_grant(session: iRODSSession, alice: iRODSSession, remote_dir: str) -> None:
+def test_acl_denial_and_grant(session: iRODSSession, alice: iRODSSession, remote_dir: str,
+                              zone: Zone) -> None:
+    other = zone.other.name
     path = f"{remote_dir}/secret.txt"
     with session.data_objects.open(path, "w") as handle:
         handle.write(b"top secret")
@@ -53,12 +51,12 @@ def test_acl_denial_and_grant(session: iRODSSession, alice: iRODSSession, remote
         alice.data_objects.open(path, "r")
     with pytest.raises(CollectionDoesNotExist):
         alice.collections.get(remote_dir)
-    session.acls.set(iRODSAccess("read", remote_dir, "alice"))
+    session.acls.set(iRODSAccess("read", remote_dir, other))
     # Collection read but no object ACL: the listing is empty and the open is refused.
     assert alice.collections.get(remote_dir).data_objects == []
     with pytest.raises(CAT_NO_ACCESS_PERMISSION):
         alice.data_objects.open(path, "r")
-    session.acls.set(iRODSAccess("read", path, "alice"))
+    session.acls.set(iRODSAccess("read", path, other))
     with alice.data_objects.open(path, "r") as handle:
         assert handle.read() == b"top secret"
     with pytest.raises(CAT_NO_ACCESS_PERMISSION):
@@ -66,18 +64,20 @@ def test_acl_denial_and_grant(session: iRODSSession, alice: iRODSSession, remote
     with pytest.raises(CAT_NO_ACCESS_PERMISSION):
         alice.data_objects.create(f"{remote_dir}/intruder.txt")
     with pytest.raises(CAT_NO_ACCESS_PERMISSION):
-        alice.acls.set(iRODSAccess("own", path, "alice"))
-    session.acls.set(iRODSAccess("write", remote_dir, "alice"))
+        alice.acls.set(iRODSAccess("own", path, other))
+    session.acls.set(iRODSAccess("write", remote_dir, other))
     alice.data_objects.create(f"{remote_dir}/allowed.txt")
     access = {(a.user_name, a.access_name) for a in session.acls.get(session.data_objects.get(path))}
-    assert ("alice", "read_object") in access and ("rods", "own") in access
+    assert (other, "read_object") in access and (zone.user.name, "own") in access
 
 
-def test_recursive_acl_and_inheritance(session: iRODSSession, alice: iRODSSession, remote_dir: str) -> None:
+def test_recursive_acl_and_inheritance(session: iRODSSession, alice: iRODSSession, remote_dir: str,
+                                       zone: Zone) -> None:
+    other = zone.other.name
     session.collections.create(f"{remote_dir}/tree/deep")
     session.data_objects.create(f"{remote_dir}/tree/deep/f1")
-    session.acls.set(iRODSAccess("read", remote_dir, "alice"))
-    session.acls.set(iRODSAccess("read", f"{remote_dir}/tree", "alice"), recursive=True)
+    session.acls.set(iRODSAccess("read", remote_dir, other))
+    session.acls.set(iRODSAccess("read", f"{remote_dir}/tree", other), recursive=True)
     with alice.data_objects.open(f"{remote_dir}/tree/deep/f1", "r") as handle:
         assert handle.read() == b""
     session.acls.set(iRODSAccess("inherit", f"{remote_dir}/tree"))
@@ -86,13 +86,13 @@ def test_recursive_acl_and_inheritance(session: iRODSSession, alice: iRODSSessio
     assert session.collections.get(f"{remote_dir}/tree").inheritance is True
 
 
-def test_acl_errors(session: iRODSSession, remote_dir: str) -> None:
+def test_acl_errors(session: iRODSSession, remote_dir: str, zone: Zone) -> None:
     with pytest.raises(CAT_INVALID_ARGUMENT):
-        session.acls.set(iRODSAccess("read", f"{remote_dir}/missing", "rods"))
+        session.acls.set(iRODSAccess("read", f"{remote_dir}/missing", zone.other.name))
     with pytest.raises(CAT_INVALID_USER):
         session.acls.set(iRODSAccess("read", remote_dir, "nobody"))
     with pytest.raises(CAT_INVALID_ARGUMENT):
-        session.acls.set(iRODSAccess("sideways", remote_dir, "rods"))
+        session.acls.set(iRODSAccess("sideways", remote_dir, zone.other.name))
 
 
 def test_metadata_roundtrip(session: iRODSSession, remote_dir: str) -> None:
@@ -114,8 +114,7 @@ def test_metadata_roundtrip(session: iRODSSession, remote_dir: str) -> None:
     coll.metadata.add("study", "ds001")
     assert session.collections.get(remote_dir).metadata.get_one("study").value == "ds001"
     with pytest.raises(CAT_UNKNOWN_FILE):
-        session.metadata.add(__import__("irods.models", fromlist=["DataObject"]).DataObject,
-                             f"{remote_dir}/missing", iRODSMeta("a", "b"))
+        session.metadata.add(DataObject, f"{remote_dir}/missing", iRODSMeta("a", "b"))
 
 
 def test_atomic_metadata(session: iRODSSession, remote_dir: str) -> None:
@@ -131,14 +130,12 @@ def test_atomic_metadata(session: iRODSSession, remote_dir: str) -> None:
         ("a", "1"), ("b", "2")]
     with pytest.raises(SYS_INVALID_INPUT_PARAM):
         session.data_objects.get(path)  # sanity: the object exists
-        from irods.models import DataObject
-
         session.metadata.apply_atomic_operations(
             DataObject, f"{remote_dir}/nope", AVUOperation(operation="add", avu=iRODSMeta("x", "y")))
 
 
-def test_admin_only_user_creation(alice: iRODSSession) -> None:
+def test_admin_only_user_creation(session: iRODSSession) -> None:
     from irods.exception import CAT_INSUFFICIENT_PRIVILEGE_LEVEL
 
     with pytest.raises(CAT_INSUFFICIENT_PRIVILEGE_LEVEL):
-        alice.users.create("mallory", "rodsuser")
+        session.users.create(f"mallory{os.getpid()}", "rodsuser")

@@ -26,42 +26,43 @@ from irods.exception import (
 from irods.models import Collection, DataObject
 from irods.session import iRODSSession
 
-from mango_transfer.server import EmbeddedServer
-from tests.conftest import open_session, write_file
+from tests.conftest import write_file
+from tests.zones import Zone
 
 
-def test_fresh_zone_layout(session: iRODSSession, irods_server: EmbeddedServer) -> None:
-    zone = irods_server.config.zone
+def test_fresh_zone_layout(session: iRODSSession, admin_session: iRODSSession, zone: Zone) -> None:
+    """What a zone has from its first start, seen by the admin and by a rodsuser."""
     assert session.server_version == (5, 0, 2)
-    for path in (f"/{zone}/home/rods", f"/{zone}/home/public", f"/{zone}/trash/home/rods"):
+    for path in (zone.admin.home, f"/{zone.zone_name}/home/public",
+                 f"/{zone.zone_name}/trash/home/{zone.admin.name}"):
+        assert admin_session.collections.exists(path), path
+    for path in (zone.home, f"/{zone.zone_name}/home/public", zone.trash):
         assert session.collections.exists(path), path
-    admin = session.users.get("rods")
-    assert admin.type == "rodsadmin"
-    resources = [r.name for r in session.resources.get("demoResc").children] if False else None
-    assert resources is None
+    assert session.users.get(zone.admin.name).type == "rodsadmin"
+    assert session.users.get(zone.user.name).type == "rodsuser"
     assert session.resources.get("demoResc").name == "demoResc"
 
 
-def test_wrong_password_and_unknown_user(irods_server: EmbeddedServer) -> None:
-    with iRODSSession(host="127.0.0.1", port=irods_server.port, user="rods", password="nope",
-                      zone="tempZone") as bad:
+def test_wrong_password_and_unknown_user(zone: Zone) -> None:
+    with iRODSSession(host=zone.host, port=zone.port, user=zone.user.name, password="nope",
+                      zone=zone.zone_name) as bad:
         with pytest.raises(CAT_INVALID_AUTHENTICATION):
-            bad.collections.get(irods_server.home)
-    with iRODSSession(host="127.0.0.1", port=irods_server.port, user="ghost", password="x",
-                      zone="tempZone") as ghost:
+            bad.collections.get(zone.home)
+    with iRODSSession(host=zone.host, port=zone.port, user="ghost", password="x",
+                      zone=zone.zone_name) as ghost:
         with pytest.raises(CAT_INVALID_USER):
-            ghost.collections.get(irods_server.home)
+            ghost.collections.get(zone.home)
 
 
-def test_legacy_native_auth(irods_server: EmbeddedServer) -> None:
+def test_legacy_native_auth(zone: Zone) -> None:
     from irods import client_configuration as config
 
     previous = config.legacy_auth.force_legacy_auth
     config.legacy_auth.force_legacy_auth = True
     try:
-        with iRODSSession(host="127.0.0.1", port=irods_server.port, user="rods", password="rods",
-                          zone="tempZone") as legacy:
-            assert legacy.collections.get(irods_server.home).name == "rods"
+        with iRODSSession(host=zone.host, port=zone.port, user=zone.user.name,
+                          password=zone.user.password, zone=zone.zone_name) as legacy:
+            assert legacy.collections.get(zone.home).name == zone.user.name
     finally:
         config.legacy_auth.force_legacy_auth = previous
 
@@ -143,7 +144,7 @@ def test_collection_semantics(session: iRODSSession, remote_dir: str) -> None:
         session.collections.get(f"{remote_dir}/nope")
 
 
-def test_unlink_to_trash_and_forced(session: iRODSSession, remote_dir: str, irods_server: EmbeddedServer) -> None:
+def test_unlink_to_trash_and_forced(session: iRODSSession, remote_dir: str) -> None:
     session.data_objects.create(f"{remote_dir}/t1")
     session.data_objects.unlink(f"{remote_dir}/t1")
     assert not session.data_objects.exists(f"{remote_dir}/t1")
@@ -197,6 +198,6 @@ def test_rename_data_object(session: iRODSSession, remote_dir: str) -> None:
     assert not session.data_objects.exists(f"{remote_dir}/old")
 
 
-def test_second_session_sees_state(irods_server: EmbeddedServer, remote_dir: str) -> None:
-    with open_session(irods_server) as other:
+def test_second_session_sees_state(zone: Zone, remote_dir: str) -> None:
+    with zone.user.session() as other:
         assert other.collections.exists(remote_dir)

@@ -14,8 +14,9 @@ from irods.exception import SYS_NO_API_PRIV, SYS_UNMATCHED_API_NUM, NetworkExcep
 from irods.message import iRODSMessage
 from irods.session import iRODSSession
 
-from mango_transfer.server import EmbeddedServer, ServerProcess
-from tests.conftest import open_session, write_file
+from mango_transfer.server import ServerProcess
+from tests.conftest import write_file
+from tests.zones import Zone
 
 
 def _frame(msg_type: str, body: bytes = b"", int_info: int = 0, bs: bytes = b"") -> bytes:
@@ -50,8 +51,8 @@ def _read_reply(sock: socket.socket) -> tuple[str, int, bytes]:
     return fields["type"], int(fields["intInfo"]), body
 
 
-def _connect(server: EmbeddedServer) -> socket.socket:
-    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+def _connect(zone: Zone) -> socket.socket:
+    sock = socket.create_connection((zone.host, zone.port), timeout=10)
     sock.sendall(_startup())
     assert _read_reply(sock)[0] == "RODS_VERSION"
     return sock
@@ -70,17 +71,17 @@ def _closed(sock: socket.socket) -> bool:
     pytest.param(struct.pack(">i", 10) + b"<notxml>!!", id="header-without-type"),
     pytest.param(b"\x00\x00\x00\x40" + b"A" * 64, id="garbage-header"),
 ])
-def test_malformed_framing_closes_connection(irods_server: EmbeddedServer, garbage: bytes) -> None:
-    sock = socket.create_connection(("127.0.0.1", irods_server.port), timeout=10)
+def test_malformed_framing_closes_connection(zone: Zone, garbage: bytes) -> None:
+    sock = socket.create_connection((zone.host, zone.port), timeout=10)
     sock.sendall(garbage)
     assert _closed(sock)
     sock.close()
-    with open_session(irods_server) as session:  # the server is still healthy
-        assert session.collections.exists(irods_server.home)
+    with zone.user.session() as session:  # the server is still healthy
+        assert session.collections.exists(zone.home)
 
 
-def test_unauthenticated_api_is_refused(irods_server: EmbeddedServer) -> None:
-    sock = _connect(irods_server)
+def test_unauthenticated_api_is_refused(zone: Zone) -> None:
+    sock = _connect(zone)
     body = b"<GenQueryInp_PI><maxRows>10</maxRows></GenQueryInp_PI>"
     sock.sendall(_frame("RODS_API_REQ", body, int_info=702))
     _, status, _ = _read_reply(sock)
@@ -98,7 +99,7 @@ class _Raw:
         return self.data
 
 
-def test_garbage_xml_and_unknown_api(session: iRODSSession, irods_server: EmbeddedServer) -> None:
+def test_garbage_xml_and_unknown_api(session: iRODSSession, zone: Zone) -> None:
     connection = session.pool.get_connection()
     try:
         connection.send(iRODSMessage("RODS_API_REQ", int_info=99999))
@@ -110,13 +111,13 @@ def test_garbage_xml_and_unknown_api(session: iRODSSession, irods_server: Embedd
             connection.recv()
     finally:
         connection.release()
-    assert session.collections.exists(irods_server.home)
+    assert session.collections.exists(zone.home)
 
 
-def test_client_vanishing_mid_write_leaves_stale_replica(irods_server: EmbeddedServer, remote_dir: str,
+def test_client_vanishing_mid_write_leaves_stale_replica(zone: Zone, remote_dir: str,
                                                          session: iRODSSession) -> None:
     path = f"{remote_dir}/torn.bin"
-    doomed = open_session(irods_server)
+    doomed = zone.user.session()
     handle = doomed.data_objects.open(path, "w")
     handle.write(b"x" * 1_000_000)
     handle.flush()
@@ -137,12 +138,12 @@ def test_client_vanishing_mid_write_leaves_stale_replica(irods_server: EmbeddedS
     assert session.data_objects.get(path).replicas[0].status == "1"
 
 
-def test_concurrent_open_of_intermediate_replica(irods_server: EmbeddedServer, remote_dir: str,
+def test_concurrent_open_of_intermediate_replica(zone: Zone, remote_dir: str,
                                                   session: iRODSSession) -> None:
     from irods.exception import HIERARCHY_ERROR
 
     path = f"{remote_dir}/busy.bin"
-    with open_session(irods_server) as writer:
+    with zone.user.session() as writer:
         handle = writer.data_objects.open(path, "w")
         handle.write(b"partial")
         handle.flush()
@@ -152,59 +153,61 @@ def test_concurrent_open_of_intermediate_replica(irods_server: EmbeddedServer, r
     assert session.data_objects.get(path).replicas[0].status == "1"
 
 
-def test_fault_fail_kth_call(irods_server: EmbeddedServer, remote_dir: str, session: iRODSSession,
+@pytest.mark.embedded_only("tests fault injection itself")
+def test_fault_fail_kth_call(zone: Zone, remote_dir: str, session: iRODSSession,
                              tmp_path: Path) -> None:
     from irods.exception import SYS_COPY_LEN_ERR
 
     local = write_file(tmp_path / "f.bin", b"a" * 1000)
-    irods_server.set_faults("fail=602:2:-27000")
+    zone.set_faults("fail=602:2:-27000")
     try:
         session.data_objects.put(str(local), f"{remote_dir}/one")
         with pytest.raises(SYS_COPY_LEN_ERR):
             session.data_objects.put(str(local), f"{remote_dir}/two")
         session.data_objects.put(str(local), f"{remote_dir}/three")
     finally:
-        irods_server.set_faults("")
+        zone.set_faults("")
 
 
-def test_fault_drop_after_bytes(irods_server: EmbeddedServer, remote_dir: str, tmp_path: Path) -> None:
+@pytest.mark.embedded_only("tests fault injection itself")
+def test_fault_drop_after_bytes(zone: Zone, remote_dir: str, tmp_path: Path) -> None:
     local = write_file(tmp_path / "big.bin", os.urandom(3 << 20))
-    irods_server.set_faults("drop_after_bytes=1000000")
+    zone.set_faults("drop_after_bytes=1000000")
     try:
-        with open_session(irods_server) as session:
+        with zone.user.session() as session:
             with pytest.raises((NetworkException, OSError, iRODSException)):
                 session.data_objects.put(str(local), f"{remote_dir}/dropped.bin")
     finally:
-        irods_server.set_faults("")
-    with open_session(irods_server) as session:
+        zone.set_faults("")
+    with zone.user.session() as session:
         assert session.data_objects.get(f"{remote_dir}/dropped.bin").replicas[0].status == "0"
 
 
-def test_fault_delay(irods_server: EmbeddedServer) -> None:
-    with open_session(irods_server) as session:
-        session.collections.get(irods_server.home)
+def test_fault_delay(embedded_zone: Zone) -> None:
+    with embedded_zone.user.session() as session:
+        session.collections.get(embedded_zone.home)
         started = time.perf_counter()
         for _ in range(5):
-            session.collections.get(irods_server.home)
+            session.collections.get(embedded_zone.home)
         fast = time.perf_counter() - started
-        irods_server.set_faults("delay_ms=20")
+        embedded_zone.set_faults("delay_ms=20")
         try:
             started = time.perf_counter()
             for _ in range(5):
-                session.collections.get(irods_server.home)
+                session.collections.get(embedded_zone.home)
             slow = time.perf_counter() - started
         finally:
-            irods_server.set_faults("")
+            embedded_zone.set_faults("")
     assert slow >= 5 * 0.02 and slow > fast
 
 
-def test_32_concurrent_sessions_writing(irods_server: EmbeddedServer, remote_dir: str) -> None:
+def test_32_concurrent_sessions_writing(zone: Zone, remote_dir: str) -> None:
     errors: list[BaseException] = []
     payloads = {index: os.urandom(50_000 + index) for index in range(32)}
 
     def worker(index: int) -> None:
         try:
-            with open_session(irods_server) as session:
+            with zone.user.session() as session:
                 with session.data_objects.open(f"{remote_dir}/w{index}", "w") as handle:
                     handle.write(payloads[index])
         except BaseException as exc:  # noqa: BLE001 - collected and asserted below
@@ -216,20 +219,20 @@ def test_32_concurrent_sessions_writing(irods_server: EmbeddedServer, remote_dir
     for thread in threads:
         thread.join(timeout=60)
     assert not errors
-    with open_session(irods_server) as session:
+    with zone.user.session() as session:
         for index, data in payloads.items():
             with session.data_objects.open(f"{remote_dir}/w{index}", "r") as handle:
                 assert handle.read() == data
 
 
-def test_64_simultaneous_connections(irods_server: EmbeddedServer) -> None:
-    sessions = [open_session(irods_server) for _ in range(64)]
+def test_64_simultaneous_connections(embedded_zone: Zone) -> None:
+    sessions = [embedded_zone.user.session() for _ in range(64)]
     try:
         connections = [s.pool.get_connection() for s in sessions]
         assert len(connections) == 64
         for connection in connections:
             connection.release()
-        assert all(s.collections.exists(irods_server.home) for s in sessions)
+        assert all(s.collections.exists(embedded_zone.home) for s in sessions)
     finally:
         for session in sessions:
             session.cleanup()
@@ -253,34 +256,34 @@ def test_restart_keeps_catalog(tmp_path: Path) -> None:
                 assert handle.read() == payload
 
 
-def test_restart_fault_drops_connections(irods_server: EmbeddedServer) -> None:
-    with open_session(irods_server) as session:
-        session.collections.get(irods_server.home)
-        irods_server.set_faults("restart_after=702:1,restart_pause_ms=200")
-        session.collections.get(irods_server.home)  # answered, then everyone is dropped
-        irods_server.set_faults("")
+def test_restart_fault_drops_connections(embedded_zone: Zone) -> None:
+    with embedded_zone.user.session() as session:
+        session.collections.get(embedded_zone.home)
+        embedded_zone.set_faults("restart_after=702:1,restart_pause_ms=200")
+        session.collections.get(embedded_zone.home)  # answered, then everyone is dropped
+        embedded_zone.set_faults("")
         time.sleep(0.1)
         with pytest.raises(OSError):  # paused: nobody listens, as during a real restart
-            socket.create_connection(("127.0.0.1", irods_server.port), timeout=1).close()
+            socket.create_connection(("127.0.0.1", embedded_zone.port), timeout=1).close()
     deadline = time.monotonic() + 10
     while True:
         try:
-            socket.create_connection(("127.0.0.1", irods_server.port), timeout=1).close()
+            socket.create_connection(("127.0.0.1", embedded_zone.port), timeout=1).close()
             break
         except OSError:
             assert time.monotonic() < deadline, "server did not come back"
             time.sleep(0.05)
-    with open_session(irods_server) as fresh:
-        assert fresh.collections.exists(irods_server.home)
+    with embedded_zone.user.session() as fresh:
+        assert fresh.collections.exists(embedded_zone.home)
 
 
-def test_primary_vanishing_during_parallel_write(irods_server: EmbeddedServer, remote_dir: str,
+def test_primary_vanishing_during_parallel_write(zone: Zone, remote_dir: str,
                                                  session: iRODSSession) -> None:
     """A joined secondary must not keep a dead primary's replica locked, nor publish it."""
     from irods.exception import SYS_REPLICA_INACCESSIBLE
 
     path = f"{remote_dir}/parallel.bin"
-    primary_session, secondary_session = open_session(irods_server), open_session(irods_server)
+    primary_session, secondary_session = zone.user.session(), zone.user.session()
     primary = primary_session.data_objects.open(path, "w")
     primary.write(b"a" * 1000)
     primary.flush()
@@ -304,12 +307,12 @@ def test_primary_vanishing_during_parallel_write(irods_server: EmbeddedServer, r
     secondary_session.cleanup()
 
     # The converse: a secondary dies; the surviving primary may not publish a torn replica.
-    primary_session = open_session(irods_server)
+    primary_session = zone.user.session()
     primary = primary_session.data_objects.open(path, "w")
     primary.write(b"c" * 1000)
     primary.flush()
     token, hierarchy = primary.raw.replica_access_info()
-    doomed = open_session(irods_server)
+    doomed = zone.user.session()
     secondary = doomed.data_objects.open(path, "a", create=False, finalize_on_close=False,
                                          **{"replicaToken": token, "resc_hier": hierarchy})
     secondary.write(b"d" * 10)
