@@ -29,8 +29,8 @@ direction (``Upload`` or ``Download``) and hands both to the :class:`Runner`.
 - ``ranges`` (both directions): who moves a large file's byte ranges (default: this process's
   chunk connections; scale-out shares very large files among workers); ``sessions``: a
   ``SessionCache`` that keeps logged-in sessions from one run to the next (a worker). A result
-  carries the local SHA-256 when it was computed while streaming (``--verify``, where it
-  equals the server's) and the seconds the file took.
+  carries the file's SHA-256 when the run knows it (see ``FileResult``) and the seconds the
+  file took.
 """
 
 from __future__ import annotations
@@ -72,24 +72,6 @@ __all__ = [
 ]
 
 
-class _RecordingRemote(IrodsRemote):
-    """:class:`IrodsRemote` that remembers the last checksum read per iRODS path.
-
-    The transfer code compares the SHA-256 it computed while streaming with the server's and
-    raises on a difference, so once a file is verified the remembered value *is* the local
-    SHA-256; the run reports it without hashing the file again. Entries are popped when the
-    file's outcome is recorded (plain dict operations: atomic under the GIL).
-    """
-
-    def __init__(self) -> None:
-        self.recorded: dict[str, str] = {}
-
-    def checksum(self, session: Any, path: str) -> str:
-        value = super().checksum(session, path)
-        self.recorded[path] = value
-        return value
-
-
 async def _environment(environment: IrodsEnvironment | None,
                        environ: Mapping[str, str] | None) -> IrodsEnvironment:
     if environment is not None:
@@ -113,7 +95,7 @@ async def run_context(options: TransferOptions, stats: Stats,
                        release=sessions.give if sessions is not None else None)
     state_dir = Path(options.state_dir) if options.state_dir else default_state_dir(environ)
     try:
-        yield RunContext(options=options, pool=pool, remote=_RecordingRemote(), stats=stats,
+        yield RunContext(options=options, pool=pool, remote=IrodsRemote(), stats=stats,
                          state_dir=state_dir, ranges=ranges or LocalRanges())
     finally:
         await pool.aclose()
@@ -142,8 +124,7 @@ async def _run(
     with finishing(stats, progress):
         async with run_context(options, stats, environment, environ, ranges, sessions) as ctx:
             with single_errors():
-                assert isinstance(ctx.remote, _RecordingRemote)
-                await Runner(ctx, make(ctx), hooks, ctx.remote.recorded).run(progress)
+                await Runner(ctx, make(ctx), hooks).run(progress)
     return stats
 
 

@@ -27,7 +27,7 @@ from mango_transfer.engine.listings import (
     stat_listed,
 )
 from mango_transfer.engine.merge import Item, SourceEntry, catalog_key
-from mango_transfer.engine.transfer import download_file
+from mango_transfer.engine.transfer import Moved, download_file
 from mango_transfer.errors import MangoError, RemoteNotFound, TransferFailed, UsageError
 from mango_transfer.fileinfo import FileInfo
 from mango_transfer.irods.lookup import stat_names
@@ -147,9 +147,9 @@ class Download:
         with translate_os_errors(folder):
             await self.ctx.call(lambda: folder.mkdir(parents=True, exist_ok=True))
 
-    async def transfer(self, item: Item) -> None:
+    async def transfer(self, item: Item) -> Moved:
         assert item.src is not None
-        await download_file(self.ctx, self.remote(item.path), self.local(item.path), item.src)
+        return await download_file(self.ctx, self.remote(item.path), self.local(item.path), item.src)
 
     async def checksum(self, item: Item, side: Side) -> str | None:
         if side is Side.DST:

@@ -32,7 +32,7 @@ import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
@@ -42,6 +42,7 @@ from mango_transfer.engine.decide import Action, Decision, Reason, Side, decide
 from mango_transfer.engine.merge import Item, SourceEntry, catalog_key, merge
 from mango_transfer.engine.retry import retrying
 from mango_transfer.engine.stats import FileResult, Progress, Status
+from mango_transfer.engine.transfer import Moved
 from mango_transfer.errors import MangoError
 from mango_transfer.fileinfo import FileInfo
 from mango_transfer.ingest.metadata import Avu, metadata_operations
@@ -52,6 +53,7 @@ from mango_transfer.localfs.walk import DirInfo
 __all__ = ["Direction", "RunHooks", "Runner"]
 
 _TICK = 0.1  # seconds between progress callbacks
+T = TypeVar("T")
 
 
 class Direction(Protocol):
@@ -67,7 +69,7 @@ class Direction(Protocol):
 
     async def prepare_dir(self, relative: str) -> None: ...
 
-    async def transfer(self, item: Item) -> None: ...
+    async def transfer(self, item: Item) -> Moved: ...
 
     async def checksum(self, item: Item, side: Side) -> str | None: ...
 
@@ -90,6 +92,25 @@ class RunHooks:
     lazy_dirs: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """How one file ended, before it is timed and counted (:meth:`Runner.result`)."""
+
+    status: Status
+    reason: str
+    action: str
+    checksum: str | None = None
+
+
+class _StepFailed(Exception):
+    """A step of one file failed for good: the file fails with ``error`` and its remaining
+    steps are skipped."""
+
+    def __init__(self, error: MangoError, action: str) -> None:
+        super().__init__(error.user_message())
+        self.error, self.action = error, action
+
+
 def _reconcile_avus(session: Any, path: str, desired: Sequence[Avu], fresh: bool) -> None:
     """Worker thread: make the managed AVUs of ``path`` exactly ``desired``, in one atomic call
     (none when nothing differs). ``fresh``: the object was just created, so it carries none."""
@@ -100,15 +121,13 @@ def _reconcile_avus(session: Any, path: str, desired: Sequence[Avu], fresh: bool
 class Runner:
     """One run of one :class:`Direction`: produce, work, handle each item, record outcomes."""
 
-    def __init__(self, ctx: RunContext, direction: Direction, hooks: RunHooks | None = None,
-                 checksums: dict[str, str] | None = None) -> None:
+    def __init__(self, ctx: RunContext, direction: Direction,
+                 hooks: RunHooks | None = None) -> None:
         self.ctx = ctx
         self.direction = direction
         self.options = ctx.options
         self.stats = ctx.stats
         self.hooks = hooks or RunHooks()
-        self.checksums = checksums if checksums is not None else {}
-        self.started: dict[str, float] = {}
         self.failed_dirs: dict[str, str] = {}
 
     async def produce(self, send: MemoryObjectSendStream[Item]) -> None:
@@ -129,7 +148,7 @@ class Runner:
                         if select is not None and (entry.src is not None or entry.error):
                             reason = select(entry.path)
                             if reason is not None:
-                                self.result(entry, Status.FILTERED, reason, "filter")
+                                self.result(entry, _Outcome(Status.FILTERED, reason, "filter"))
                                 continue
                         if (waiting is not None and entry.src is not None
                                 and entry.error is None and catalog_key(entry.path)[0] == waiting):
@@ -138,7 +157,7 @@ class Runner:
                             waiting = None  # (an object listed in it proves it exists)
                         broken = self.broken_dir(entry.path)
                         if broken is not None and entry.src is not None:
-                            self.result(entry, Status.FAILED, broken, "error")
+                            self.result(entry, _Outcome(Status.FAILED, broken, "error"))
                             continue
                         await send.send(entry)
 
@@ -165,44 +184,60 @@ class Runner:
                 self.stats.queue_depth = receive.statistics().current_buffer_used
                 await self.handle(item)
 
-    def result(self, item: Item, status: Status, reason: str, action: str) -> None:
+    def result(self, item: Item, outcome: _Outcome, started: float | None = None) -> None:
+        """Count one file's outcome and tell the ``on_result`` hook; ``started``: when a
+        worker took the file up (the result then says how long it took)."""
         size = item.src.size if item.src is not None else (item.dst.size if item.dst else 0)
-        checksum = self.checksums.pop(self.direction.remote(item.path), None)
-        started = self.started.pop(item.path, None)
         result = FileResult(
-            item.path, status, reason, action, size,
-            checksum=checksum if status in (Status.TRANSFERRED, Status.SKIPPED) else None,
+            item.path, outcome.status, outcome.reason, outcome.action, size,
+            checksum=outcome.checksum,
             seconds=None if started is None else time.monotonic() - started)
         self.stats.add_result(result)
         if self.hooks.on_result is not None:
             self.hooks.on_result(result)
 
-    async def set_metadata(self, item: Item, fresh: bool) -> bool:
-        """Apply the metadata hook's AVUs (with retries); False when it failed (recorded)."""
-        hook = self.hooks.metadata
-        if hook is None or item.src is None or self.options.dry_run:
-            return True
-        desired = list(hook(item.src))
-        if not desired:
-            return True
-        first = [fresh]
+    async def handle(self, item: Item) -> None:
+        self.stats.count("seen")
+        started = time.monotonic()
+        if item.error is not None:
+            self.result(item, _Outcome(Status.FAILED, item.error.user_message(), "error"),
+                        started)
+            return
+        try:
+            outcome = await self.settle(item)
+        except _StepFailed as failed:
+            outcome = _Outcome(Status.FAILED, failed.error.user_message(), failed.action)
+        if outcome is not None:
+            self.result(item, outcome, started)
 
-        async def apply(target: Item) -> None:
-            known_empty, first[0] = first[0], False  # a retry reads what the first one left
-            try:
-                await self.ctx.remote_call(_reconcile_avus, self.direction.remote(target.path),
-                                           desired, known_empty)
-            except MangoError as exc:
-                exc.detail = f"metadata not set: {exc.detail}"
-                raise
+    async def settle(self, item: Item) -> _Outcome | None:
+        """Decide about one file and carry it out; None when the file is not this run's
+        business. A step that fails for good raises :class:`_StepFailed`."""
+        decision, checksum = await self.decide(item)
+        action, reason = decision.action.value, decision.reason.value
+        if decision.action is Action.SKIP:
+            if item.src is None:
+                return None  # only on the destination and no --delete: not this run's business
+            if decision.fix_mtime and not self.options.dry_run:
+                await self.attempt(self.direction.fix_mtime, item, action)
+            await self.set_metadata(item, fresh=False)
+            return _Outcome(Status.SKIPPED, reason, action, checksum)
+        if self.options.dry_run:
+            return _Outcome(Status.PLANNED, reason, action)
+        if decision.action is Action.DELETE:
+            await self.attempt(self.direction.delete, item, action)
+            return _Outcome(Status.DELETED, reason, action)
+        moved = await self.attempt(self.direction.transfer, item, action)
+        await self.set_metadata(item, fresh=item.dst is None)
+        return _Outcome(Status.TRANSFERRED, reason, action, moved.checksum or checksum)
 
-        return await self.attempt(item, apply, "metadata")
-
-    async def decide(self, item: Item) -> Decision:
+    async def decide(self, item: Item) -> tuple[Decision, str | None]:
+        """The decision, and the source's checksum when the decision compared checksums (a
+        skipped file's, equal to the destination's; a changed file's, before it moved)."""
         rules = self.options.skip_rules()
         src, dst = item.src, item.dst
         if dst is not None and src is not None and not item.dst_complete:
-            return Decision(Action.CHANGED, Reason.DESTINATION_INCOMPLETE)
+            return Decision(Action.CHANGED, Reason.DESTINATION_INCOMPLETE), None
         decision = decide(src, dst, rules)
         if decision.action is Action.NEED_CHECKSUM and src is not None and dst is not None:
             try:
@@ -215,51 +250,47 @@ class Runner:
             except MangoError as exc:
                 if exc.fatal:
                     raise
-                return Decision(Action.CHANGED, Reason.CHECKSUM_UNAVAILABLE)
+                return Decision(Action.CHANGED, Reason.CHECKSUM_UNAVAILABLE), None
             decision = decide(src, dst, rules)
             if decision.action is Action.NEED_CHECKSUM:
-                return Decision(Action.CHANGED, Reason.CHECKSUM_UNAVAILABLE)
-        return decision
+                return Decision(Action.CHANGED, Reason.CHECKSUM_UNAVAILABLE), None
+            return decision, src.checksum
+        return decision, None
 
-    async def handle(self, item: Item) -> None:
-        self.stats.count("seen")
-        self.started[item.path] = time.monotonic()
-        if item.error is not None:
-            self.result(item, Status.FAILED, item.error.user_message(), "error")
+    async def set_metadata(self, item: Item, fresh: bool) -> None:
+        """Apply the metadata hook's AVUs (with retries); ``fresh``: the object was just
+        created, so it carries none yet."""
+        hook = self.hooks.metadata
+        if hook is None or item.src is None or self.options.dry_run:
             return
-        decision = await self.decide(item)
-        action = decision.action.value
-        if decision.action is Action.SKIP:
-            if item.src is None:
-                self.started.pop(item.path, None)
-                return  # only on the destination and no --delete: not this run's business
-            if decision.fix_mtime and not self.options.dry_run:
-                await self.attempt(item, self.direction.fix_mtime, action)
-            if await self.set_metadata(item, fresh=False):
-                self.result(item, Status.SKIPPED, decision.reason.value, action)
+        desired = list(hook(item.src))
+        if not desired:
             return
-        if self.options.dry_run:
-            self.result(item, Status.PLANNED, decision.reason.value, action)
-            return
-        if decision.action is Action.DELETE:
-            if await self.attempt(item, self.direction.delete, action):
-                self.result(item, Status.DELETED, decision.reason.value, action)
-            return
-        if (await self.attempt(item, self.direction.transfer, action)
-                and await self.set_metadata(item, fresh=item.dst is None)):
-            self.result(item, Status.TRANSFERRED, decision.reason.value, action)
+        known_empty = fresh
 
-    async def attempt(self, item: Item, operation: Callable[[Item], Awaitable[object]],
-                      action: str) -> bool:
-        """Run ``operation`` with retries; record a failure and return False when it fails."""
+        async def apply(target: Item) -> None:
+            nonlocal known_empty
+            empty, known_empty = known_empty, False  # a retry reads what the first one left
+            try:
+                await self.ctx.remote_call(_reconcile_avus, self.direction.remote(target.path),
+                                           desired, empty)
+            except MangoError as exc:
+                exc.detail = f"metadata not set: {exc.detail}"
+                raise
+
+        await self.attempt(apply, item, "metadata")
+
+    async def attempt(self, operation: Callable[[Item], Awaitable[T]], item: Item,
+                      action: str) -> T:
+        """``operation(item)`` with retries; a failure that remains raises
+        :class:`_StepFailed` (the file fails), a fatal one stops the run."""
         try:
-            await retrying(lambda: operation(item), self.options, on_retry=self.count_retry)
+            return await retrying(lambda: operation(item), self.options,
+                                  on_retry=self.count_retry)
         except MangoError as exc:
             if exc.fatal:
                 raise
-            self.result(item, Status.FAILED, exc.user_message(), action)
-            return False
-        return True
+            raise _StepFailed(exc, action) from exc
 
     def count_retry(self) -> None:
         self.stats.count("retries")

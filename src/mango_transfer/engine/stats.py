@@ -30,9 +30,10 @@ class Status(enum.Enum):
 @dataclass(frozen=True, slots=True)
 class FileResult:
     """One file's line in the report. ``action`` is the plan (new, changed, skip, delete,
-    filter). ``checksum`` is the local SHA-256 in iRODS form (``sha2:<base64>``) when the run
-    knows it (``--verify``: computed while streaming and equal to the server's); ``seconds`` is
-    the time the file took, from the worker picking it up to its outcome (metadata included)."""
+    filter). ``checksum`` is the file's SHA-256 in iRODS form (``sha2:<base64>``) when the run
+    knows it: with ``--verify``, computed while the bytes streamed and equal to the server's;
+    else with ``--checksum``, the source's as the skip decision read it. ``seconds`` is the time
+    the file took, from the worker picking it up to its outcome (metadata included)."""
 
     path: str
     status: Status

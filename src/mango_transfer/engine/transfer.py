@@ -1,4 +1,5 @@
-"""Moving one file, in each direction. The run loop (``run.py``) decides *whether*; this moves.
+"""Moving one file, in each direction. The runner (``runner.py``) decides *whether*; this moves,
+and answers with what happened (:class:`Moved`).
 
 Small files (below ``--chunk-threshold``) go in one worker thread over one session: open,
 stream in 4 MiB blocks, close. That is the protocol's minimum: an upload of a file up to 4 MiB
@@ -26,7 +27,8 @@ from __future__ import annotations
 import functools
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
@@ -37,7 +39,7 @@ from mango_transfer.engine.resume import UploadProgress
 from mango_transfer.errors import DiskFull, TransferFailed, VerificationFailed
 from mango_transfer.fileinfo import FileInfo
 from mango_transfer.groups import single_errors
-from mango_transfer.irods.chunks import BLOCK_SIZE
+from mango_transfer.irods.chunks import BLOCK_SIZE, Range
 from mango_transfer.irods.remote import RemoteSide
 from mango_transfer.localfs.errors import translate_os_errors
 from mango_transfer.localfs.hashing import Sha256, file_checksum
@@ -49,11 +51,26 @@ from mango_transfer.localfs.partial import (
     publish,
 )
 
-__all__ = ["download_file", "upload_file"]
+__all__ = ["Moved", "download_file", "upload_file"]
 
 log = logging.getLogger(__name__)
 
 ByteCounter = Callable[[int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Moved:
+    """What moving one file did.
+
+    ``bytes``: sent or received by this attempt (a resumed file moves only its missing
+    ranges). ``checksum``: with ``--verify``, the SHA-256 of the moved bytes in iRODS form,
+    computed while they streamed and found equal to the server's; else None. ``resumed``: the
+    attempt continued ranges that an earlier one left.
+    """
+
+    bytes: int
+    checksum: str | None = None
+    resumed: bool = False
 
 
 def _compare(path: str, local: str, server: str) -> None:
@@ -64,7 +81,7 @@ def _compare(path: str, local: str, server: str) -> None:
 
 # -- upload --------------------------------------------------------------------------------
 def _put_small(session: iRODSSession, remote: RemoteSide, local: Path, path: str, src: FileInfo,
-               verify: bool, counter: ByteCounter) -> None:
+               verify: bool, counter: ByteCounter) -> Moved:
     """Worker thread: one small file up, on one session: 602, 676 per 4 MiB, 673, then touch."""
     digest = Sha256()
     sent = 0
@@ -87,7 +104,9 @@ def _put_small(session: iRODSSession, remote: RemoteSide, local: Path, path: str
         except BaseException:
             handle.abort()  # the server marks the unfinished replica stale
             raise
-    _after_put(remote, session, path, src, digest.irods_checksum() if verify else None)
+    checksum = digest.irods_checksum() if verify else None
+    _after_put(remote, session, path, src, checksum)
+    return Moved(sent, checksum)
 
 
 def _refuse_changed(local: Path, now: os.stat_result, size: int, mtime_ns: int, *,
@@ -111,16 +130,15 @@ def _after_put(remote: RemoteSide, session: iRODSSession, path: str, src: FileIn
     remote.set_mtime(session, path, src.mtime)
 
 
-async def upload_file(ctx: RunContext, local: Path, path: str, src: FileInfo) -> None:
+async def upload_file(ctx: RunContext, local: Path, path: str, src: FileInfo) -> Moved:
     """Upload ``local`` to ``path``; raises MangoError (``retryable`` says whether to retry)."""
     if src.size < ctx.options.chunk_threshold:
-        await ctx.remote_call(_put_small, ctx.remote, local, path, src, ctx.options.verify,
-                              ctx.stats.add_bytes)
-        return
-    await _put_large(ctx, local, path, src)
+        return await ctx.remote_call(_put_small, ctx.remote, local, path, src,
+                                     ctx.options.verify, ctx.stats.add_bytes)
+    return await _put_large(ctx, local, path, src)
 
 
-async def _put_large(ctx: RunContext, local: Path, path: str, src: FileInfo) -> None:
+async def _put_large(ctx: RunContext, local: Path, path: str, src: FileInfo) -> Moved:
     with translate_os_errors(local):
         before = await ctx.call(os.stat, local)
     mtime_ns = before.st_mtime_ns
@@ -160,9 +178,10 @@ async def _put_large(ctx: RunContext, local: Path, path: str, src: FileInfo) -> 
                                                                 src.size, mtime_ns))
     await ctx.remote_call(_check_put_large, ctx.remote, path, src, local_checksum)
     await ctx.call(progress.remove)
+    return Moved(_bytes(missing), local_checksum, resumed=not fresh)
 
 
-def _bytes(ranges: tuple[tuple[int, int], ...]) -> int:
+def _bytes(ranges: Sequence[Range]) -> int:
     return sum(end - start for start, end in ranges)
 
 
@@ -190,7 +209,7 @@ def _check_put_large(session: iRODSSession, remote: RemoteSide, path: str, src: 
 
 # -- download --------------------------------------------------------------------------------
 def _get_small(session: iRODSSession, remote: RemoteSide, path: str, target: Path,
-               src: FileInfo, verify: bool, counter: ByteCounter) -> None:
+               src: FileInfo, verify: bool, counter: ByteCounter) -> Moved:
     """Worker thread: one small object down, to a partial name, renamed when complete."""
     temporary = partial_path(target)
     digest = Sha256()
@@ -215,29 +234,31 @@ def _get_small(session: iRODSSession, remote: RemoteSide, path: str, target: Pat
             except BaseException:
                 handle.abort()
                 raise
+    checksum = digest.irods_checksum() if verify else None
     try:
         if received != src.size:
             raise VerificationFailed("the data object changed size during the download",
                                      path=path, expected=str(src.size), actual=str(received))
-        if verify:
-            _compare(path, digest.irods_checksum(), remote.checksum(session, path))
+        if checksum is not None:
+            _compare(path, checksum, remote.checksum(session, path))
         with translate_os_errors(target):
             publish(temporary, target, src.mtime)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+    return Moved(received, checksum)
 
 
-async def download_file(ctx: RunContext, path: str, target: Path, src: FileInfo) -> None:
+async def download_file(ctx: RunContext, path: str, target: Path, src: FileInfo) -> Moved:
     """Download ``path`` to ``target`` (never a partial file under the final name)."""
     if src.size < ctx.options.chunk_threshold:
-        await ctx.remote_call(_get_small, ctx.remote, path, target, src, ctx.options.verify,
-                              ctx.stats.add_bytes)
-        return
+        return await ctx.remote_call(_get_small, ctx.remote, path, target, src,
+                                     ctx.options.verify, ctx.stats.add_bytes)
     identity = RemoteIdentity(path=path, size=src.size, mtime=src.mtime, checksum=src.checksum)
     partial = await ctx.call(PartialDownload.open, target, identity)
     missing = partial.state.missing()
-    if len(missing) != 1 or missing[0] != (0, src.size):
+    resumed = len(missing) != 1 or missing[0] != (0, src.size)
+    if resumed:
         log.info("resuming the download of %s: %d of %d bytes are already here", path,
                  src.size - _bytes(missing), src.size)
     try:
@@ -245,6 +266,7 @@ async def download_file(ctx: RunContext, path: str, target: Path, src: FileInfo)
                              open_writer=partial.open_writer, on_done=partial.record)
     except DiskFull as exc:  # name the local file and the partial kept for the resume
         raise DiskFull(exc.detail, path=target, partial=partial.partial) from exc
+    local_checksum: str | None = None
     if ctx.options.verify:
         local_checksum = await ctx.call(file_checksum, partial.partial)
         server = await ctx.remote_call(ctx.remote.checksum, path)
@@ -252,3 +274,4 @@ async def download_file(ctx: RunContext, path: str, target: Path, src: FileInfo)
             await ctx.call(partial.discard)
             _compare(path, local_checksum, server)
     await ctx.call(partial.finish, src.mtime)
+    return Moved(_bytes(missing), local_checksum, resumed)

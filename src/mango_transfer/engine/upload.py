@@ -25,7 +25,7 @@ from mango_transfer.engine.listings import (
     top_level,
 )
 from mango_transfer.engine.merge import Item, SourceEntry, catalog_key
-from mango_transfer.engine.transfer import upload_file
+from mango_transfer.engine.transfer import Moved, upload_file
 from mango_transfer.errors import LocalNotFound, PermissionDenied, RemoteNotFound, UsageError
 from mango_transfer.irods.lookup import stat_names
 from mango_transfer.irods.remote import RemoteFile
@@ -108,9 +108,9 @@ class Upload:
         if not self.ctx.options.dry_run:
             await self.ctx.remote_call(self.ctx.remote.mkdir, self.remote(relative))
 
-    async def transfer(self, item: Item) -> None:
+    async def transfer(self, item: Item) -> Moved:
         assert item.src is not None
-        await upload_file(self.ctx, self.local(item.path), self.remote(item.path), item.src)
+        return await upload_file(self.ctx, self.local(item.path), self.remote(item.path), item.src)
 
     async def checksum(self, item: Item, side: Side) -> str | None:
         if side is Side.SRC:
