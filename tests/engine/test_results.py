@@ -10,8 +10,8 @@ import pytest
 from irods.session import iRODSSession
 
 from mango_transfer import engine
+from mango_transfer.engine.file_transfer import Moved, download_file, upload_file
 from mango_transfer.engine.stats import FileResult, Stats, Status
-from mango_transfer.engine.transfer import Moved, download_file, upload_file
 from mango_transfer.fileinfo import FileInfo
 from mango_transfer.localfs.hashing import irods_sha256
 

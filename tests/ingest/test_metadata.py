@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import pytest
 
+from mango_transfer.avus import AvuOperation, metadata_operations
 from mango_transfer.errors import UsageError
 from mango_transfer.fileinfo import FileInfo
 from mango_transfer.ingest.metadata import (
     MTIME_ATTRIBUTE,
     UNITS,
     Avu,
-    AvuOperation,
     MetadataRules,
     file_avus,
-    metadata_operations,
     mtime_value,
 )
 

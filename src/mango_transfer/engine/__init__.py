@@ -7,17 +7,19 @@ This package's face is all a caller needs::
 
 How one run is built, one module per job:
 
-- ``api``        the entry points (``upload``, ``download``, ``sync``, ``transfer``) and the
-                 run's shared context (``run_context``);
-- ``route``      which argument is the iRODS side, and which way ``sync`` goes;
-- ``upload`` / ``download``  the two directions: what to list on each side, how to move one;
-- ``listings``   the local and remote listings, streamed in catalog order;
-- ``merge``      pairs the two listings file by file (pure; guards ``--delete``);
-- ``runner``     the producer/worker loop: decide, move, retry, record each outcome;
-- ``decide``     whether one file needs moving (pure, rclone's rules);
-- ``transfer``   moving one file, small (one request stream) or large (parallel ranges);
+- ``api``         the entry points (``upload``, ``download``, ``sync``, ``transfer``) and the
+                  run's shared context (``run_context``);
+- ``route``       which argument is the iRODS side, and which way ``sync`` goes;
+- ``to_irods`` / ``from_irods``  the two directions (``Upload``, ``Download``): what to list
+                  on each side and how to move, hash, touch or delete one file;
+- ``listings``    the local and remote listings, streamed in catalog order;
+- ``merge``       pairs the two listings file by file (pure; guards ``--delete``);
+- ``runner``      the producer/worker loop: decide, move, record each file's outcome;
+- ``retry``       the one retry rule of every step;
+- ``decide``      whether one file needs moving (pure, rclone's rules);
+- ``file_transfer``  moving one file, small (one request stream) or large (parallel ranges);
 - ``context`` / ``ranges``  what a run shares, and who moves a large file's byte ranges;
-- ``resume``     the recorded ranges of a large upload; ``options``, ``stats``, ``report``.
+- ``resume``      the recorded ranges of a large upload; ``options``, ``stats``, ``report``.
 """
 
 from mango_transfer.engine.api import (

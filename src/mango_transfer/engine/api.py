@@ -19,7 +19,7 @@ direction (``Upload`` or ``Download``) and hands both to the :class:`Runner`.
   re-run creates none.
 - ``metadata(FileInfo) -> AVUs``: after a file is uploaded (and verified with ``--verify``), its
   managed AVUs are made exactly the desired ones with ONE atomic call
-  (``ingest.metadata.metadata_operations`` against what is on the object; nothing to change =
+  (``avus.metadata_operations`` against what is on the object; nothing to change =
   no call; a new object is known to carry none, so it costs no read). A file *skipped* as
   unchanged is reconciled too (one AVU read, and a call only when something differs): adding
   ``--md-path`` on a re-run labels the files already uploaded. A metadata failure fails the
@@ -43,18 +43,18 @@ from typing import Any
 
 import anyio
 
+from mango_transfer.avus import Avu
 from mango_transfer.engine.context import RangeMover, RunContext
-from mango_transfer.engine.download import Download
+from mango_transfer.engine.from_irods import Download
 from mango_transfer.engine.options import TransferOptions
 from mango_transfer.engine.ranges import LocalRanges
 from mango_transfer.engine.resume import default_state_dir
 from mango_transfer.engine.route import remote_path, sync_direction
 from mango_transfer.engine.runner import Direction, RunHooks, Runner
 from mango_transfer.engine.stats import FileResult, Progress, Stats, finishing
-from mango_transfer.engine.upload import Upload
+from mango_transfer.engine.to_irods import Upload
 from mango_transfer.fileinfo import FileInfo
 from mango_transfer.groups import single_errors
-from mango_transfer.ingest.metadata import Avu
 from mango_transfer.irods.environment import IrodsEnvironment, load_environment
 from mango_transfer.irods.pool import SessionCache, SessionPool
 from mango_transfer.irods.remote import IrodsRemote

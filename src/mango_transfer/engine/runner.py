@@ -22,7 +22,7 @@ Shape of a run (one anyio task group)::
   remains fails that file (or the files below that folder); a fatal one (authentication,
   configuration) stops the run, since every file would fail the same way.
 
-The runner knows a direction only as a :class:`Direction` (``upload.py``, ``download.py``).
+The runner knows a direction only as a :class:`Direction` (``to_irods.py``, ``from_irods.py``).
 """
 
 from __future__ import annotations
@@ -37,15 +37,15 @@ from typing import Any, Protocol, TypeVar
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from mango_transfer.avus import Avu, metadata_operations
 from mango_transfer.engine.context import RunContext
 from mango_transfer.engine.decide import Action, Decision, Reason, Side, decide
+from mango_transfer.engine.file_transfer import Moved
 from mango_transfer.engine.merge import Item, SourceEntry, catalog_key, merge
 from mango_transfer.engine.retry import retrying
 from mango_transfer.engine.stats import FileResult, Progress, Status
-from mango_transfer.engine.transfer import Moved
 from mango_transfer.errors import MangoError
 from mango_transfer.fileinfo import FileInfo
-from mango_transfer.ingest.metadata import Avu, metadata_operations
 from mango_transfer.irods.metadata import apply_atomic_operations, read_avus
 from mango_transfer.irods.remote import RemoteFile
 from mango_transfer.localfs.walk import DirInfo

@@ -28,7 +28,7 @@ Design of the CLI (``cli/ingest.py``, next; it is the only place that joins thes
    gets ``finished`` and the command prints a summary and exits 0. ``WatchedFolderGone`` (a
    ``MangoError``) is printed as one line, exit 1.
 5. Every engine run gets a per-file metadata hook ``lambda info: metadata.file_avus(info.path,
-   info.mtime, rules)``; the engine applies ``metadata.metadata_operations(current, desired)`` in
+   info.mtime, rules)``; the engine applies ``avus.metadata_operations(current, desired)`` in
    one ``apply_atomic_operations`` call when the upload has been finalized and verified, and a
    per-file result callback turns each outcome (status, size, error, local SHA-256, seconds)
    into a ``log.FileRecord``.
@@ -45,18 +45,11 @@ from mango_transfer.ingest.log import (
     IngestLogError,
     read_failed,
 )
-from mango_transfer.ingest.metadata import (
-    Avu,
-    AvuOperation,
-    MetadataRules,
-    file_avus,
-    metadata_operations,
-)
+from mango_transfer.ingest.metadata import Avu, MetadataRules, file_avus
 from mango_transfer.ingest.watch import WatchedFolderGone, ready_batches
 
 __all__ = [
     "Avu",
-    "AvuOperation",
     "FileRecord",
     "FileStatus",
     "Filters",
@@ -65,7 +58,6 @@ __all__ = [
     "MetadataRules",
     "WatchedFolderGone",
     "file_avus",
-    "metadata_operations",
     "read_failed",
     "ready_batches",
 ]

@@ -15,10 +15,12 @@ patterns such as ``sub-(?P<subject>[^/]+)`` give the same result). A group that 
 in the match, or matched an empty string, is left out (mango-ingest crashed on the first and
 iRODS refuses empty values). A ``--md-path`` without a named group is refused up front.
 
-Re-ingesting never duplicates AVUs: :func:`metadata_operations` turns "what is on the object" and
-"what should be" into one list of atomic remove/add operations for the attributes we manage.
-(mango-ingest meant to do this but compared unprefixed names with the ``mg.`` names on the
-object, so a changed mtime added a second ``mg.original_modify_time``.)
+Re-ingesting never duplicates AVUs: the engine reconciles them with
+:func:`mango_transfer.avus.metadata_operations`, which turns "what is on the object" and "what
+should be" into one list of atomic remove/add operations for the attributes we manage, here
+every ``mg.`` name a file's AVUs carry. (mango-ingest meant to do this but compared unprefixed
+names with the ``mg.`` names on the object, so a changed mtime added a second
+``mg.original_modify_time``.)
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Literal, NamedTuple
 
+from mango_transfer import avus
 from mango_transfer.errors import UsageError
 
 __all__ = [
@@ -36,10 +38,8 @@ __all__ = [
     "PREFIX",
     "UNITS",
     "Avu",
-    "AvuOperation",
     "MetadataRules",
     "file_avus",
-    "metadata_operations",
     "mtime_value",
     "path_values",
 ]
@@ -49,19 +49,14 @@ UNITS = "analysis/mango_ingest"
 MTIME_ATTRIBUTE = PREFIX + "original_modify_time"
 
 
-class Avu(NamedTuple):
-    """One attribute-value-unit triple (PRC's ``iRODSMeta(name, value, units)``)."""
+class Avu(avus.Avu):
+    """An AVU as mango-ingest writes it: the units default to :data:`UNITS`. It equals the
+    plain :class:`mango_transfer.avus.Avu` with the same three values."""
 
-    name: str
-    value: str
-    units: str = UNITS
+    __slots__ = ()
 
-
-class AvuOperation(NamedTuple):
-    """One step of an atomic metadata call (PRC's ``AVUOperation(operation, avu)``)."""
-
-    operation: Literal["add", "remove"]
-    avu: Avu
+    def __new__(cls, name: str, value: str, units: str = UNITS) -> Avu:
+        return super().__new__(cls, name, value, units)
 
 
 @dataclass(frozen=True)
@@ -120,24 +115,3 @@ def file_avus(relative: str, mtime: float, rules: MetadataRules) -> list[Avu]:
     if rules.mtime:
         values["original_modify_time"] = mtime_value(mtime)
     return [Avu(PREFIX + name, value) for name, value in values.items()]
-
-
-def metadata_operations(current: Iterable[Avu | tuple[str, str, str | None]],
-                        desired: Sequence[Avu]) -> list[AvuOperation]:
-    """Atomic operations that leave exactly ``desired`` for each attribute name it contains.
-
-    AVUs on the object under other names (set by users or other tools) are left alone; under a
-    managed name, every AVU not desired is removed (also duplicates left by mango-ingest) and
-    every desired AVU not yet present is added. Removals come first. Nothing to do gives ``[]``,
-    so the engine can skip the call. ``current`` may hold PRC's ``(name, value, units)`` with
-    ``units`` None, which counts as "no units".
-    """
-    managed = {avu.name for avu in desired}
-    present = [Avu(name, value, units or "") for name, value, units in current]
-    present_set = set(present)
-    wanted = list(dict.fromkeys(desired))  # keep order, drop repeats
-    wanted_set = set(wanted)
-    removals = [AvuOperation("remove", avu) for avu in present
-                if avu.name in managed and avu not in wanted_set]
-    additions = [AvuOperation("add", avu) for avu in wanted if avu not in present_set]
-    return removals + additions

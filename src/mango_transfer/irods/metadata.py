@@ -1,13 +1,14 @@
 """AVU metadata on data objects: read them, and change them in one atomic call.
 
-Kept apart from ``irods.remote`` (the transfer protocol) because only ingest needs it. Both
+Kept apart from ``irods.remote`` (the transfer protocol): only a run with a metadata hook
+(ingest) needs it. Both
 functions block and take a session checked out of the engine's pool, like every ``RemoteSide``
 method; PRC exceptions are translated here, once.
 
 **Atomic.** :func:`apply_atomic_operations` sends every add and remove of one object in a single
 ``ATOMIC_APPLY_METADATA_OPERATIONS`` request (API 20002, iRODS 4.2.8+): the server applies all
 of them or none, so an object is never left with half of its metadata. The caller computes the
-operations (``ingest.metadata.metadata_operations``) so that a re-ingest adds nothing twice.
+operations (``avus.metadata_operations``) so that a re-ingest adds nothing twice.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from irods.meta import AVUOperation, iRODSMeta
 from irods.models import DataObject
 from irods.session import iRODSSession
 
-from mango_transfer.ingest.metadata import Avu, AvuOperation
+from mango_transfer.avus import Avu, AvuOperation
 from mango_transfer.irods.errors import translate_irods_errors
 
 __all__ = ["apply_atomic_operations", "read_avus"]

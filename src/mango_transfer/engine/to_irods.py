@@ -17,6 +17,7 @@ from typing import cast
 
 from mango_transfer.engine.context import RunContext
 from mango_transfer.engine.decide import Side
+from mango_transfer.engine.file_transfer import Moved, upload_file
 from mango_transfer.engine.listings import (
     by_directory,
     listed,
@@ -25,7 +26,6 @@ from mango_transfer.engine.listings import (
     top_level,
 )
 from mango_transfer.engine.merge import Item, SourceEntry, catalog_key
-from mango_transfer.engine.transfer import Moved, upload_file
 from mango_transfer.errors import LocalNotFound, PermissionDenied, RemoteNotFound, UsageError
 from mango_transfer.irods.lookup import stat_names
 from mango_transfer.irods.remote import RemoteFile

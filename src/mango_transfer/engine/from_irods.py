@@ -19,6 +19,7 @@ from pathlib import Path
 
 from mango_transfer.engine.context import RunContext
 from mango_transfer.engine.decide import Side
+from mango_transfer.engine.file_transfer import Moved, download_file
 from mango_transfer.engine.listings import (
     by_directory,
     local_files,
@@ -27,7 +28,6 @@ from mango_transfer.engine.listings import (
     stat_listed,
 )
 from mango_transfer.engine.merge import Item, SourceEntry, catalog_key
-from mango_transfer.engine.transfer import Moved, download_file
 from mango_transfer.errors import MangoError, RemoteNotFound, TransferFailed, UsageError
 from mango_transfer.fileinfo import FileInfo
 from mango_transfer.irods.lookup import stat_names
