@@ -1,14 +1,22 @@
-"""What both sides of a transfer know about one file, in one shape.
+"""What both sides of a transfer list, in one shape: a file, a folder, an entry that failed.
 
-Lives at the package top because the local walker, the iRODS listing and the engine's decisions
-all exchange it, and none of them should import another just for this type.
+Lives at the package top because the local walker, the iRODS listing and the engine's merge and
+decisions all exchange these, and none of them should import another just for the types.
+
+- :class:`FileInfo`: one file's identity for skip decisions.
+- :class:`ListedFile`: a file as a destination (or remote) listing gives it, with whether it
+  is complete; a local file always is.
+- :class:`DirInfo`: a folder (or collection) below the root, announced before its files.
+- :class:`WalkError`: an entry that could not be listed; reported, then skipped.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["FileInfo"]
+from mango_transfer.errors import MangoError
+
+__all__ = ["DirInfo", "FileInfo", "ListedFile", "WalkError", "WalkItem"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,3 +33,33 @@ class FileInfo:
     size: int
     mtime: int
     checksum: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ListedFile:
+    """One file as a listing gives it: its identity for ``decide`` and whether it is complete.
+
+    ``good`` is False for a stale or intermediate replica (an interrupted upload): the engine
+    then treats the object as changed, whatever its size and time say.
+    """
+
+    info: FileInfo
+    good: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DirInfo:
+    """A folder below the root (``path`` relative, ``/``-separated); the root is not yielded."""
+
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class WalkError:
+    """An entry that could not be walked; reported, then skipped."""
+
+    path: str
+    error: MangoError
+
+
+WalkItem = FileInfo | DirInfo | WalkError  # what a source walk yields

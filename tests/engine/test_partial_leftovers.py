@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mango_transfer.localfs.partial import PartialDownload, RemoteIdentity, state_path
+from mango_transfer.byteranges import RemoteIdentity
+from mango_transfer.localfs.partial import PartialDownload, state_path
 
 DATA = b"0123456789" * 100
 IDENTITY = RemoteIdentity("/z/home/u/c/f.bin", len(DATA), 1_700_000_000, None)

@@ -12,11 +12,9 @@ from collections.abc import AsyncIterator, Sequence
 import anyio
 import pytest
 
-from mango_transfer.engine.merge import Item, SourceEntry, catalog_key, merge
+from mango_transfer.engine.merge import Item, catalog_key, merge
 from mango_transfer.errors import LocalNotFound, TransferFailed
-from mango_transfer.fileinfo import FileInfo
-from mango_transfer.irods.remote import RemoteFile
-from mango_transfer.localfs.walk import DirInfo, WalkError
+from mango_transfer.fileinfo import DirInfo, FileInfo, ListedFile, WalkError, WalkItem
 
 NOT_THERE = LocalNotFound("gone")
 
@@ -25,8 +23,8 @@ def src(path: str) -> FileInfo:
     return FileInfo(path, 1, 10)
 
 
-def dst(path: str, good: bool = True) -> RemoteFile:
-    return RemoteFile(FileInfo(path, 2, 20), good)
+def dst(path: str, good: bool = True) -> ListedFile:
+    return ListedFile(FileInfo(path, 2, 20), good)
 
 
 async def _stream(entries: Sequence[object]) -> AsyncIterator[object]:
@@ -44,7 +42,7 @@ def _shape(entry: Item | DirInfo) -> tuple[object, ...]:
     return (entry.path, entry.src is not None, entry.dst is not None, entry.dst_complete)
 
 
-async def _merged(source: Sequence[SourceEntry], destination: Sequence[RemoteFile],
+async def _merged(source: Sequence[WalkItem], destination: Sequence[ListedFile],
                   until_error: list[tuple[object, ...]] | None = None) -> list[tuple[object, ...]]:
     seen = until_error if until_error is not None else []
     async for entry in merge(_stream(source), _stream(destination)):  # type: ignore[arg-type]
@@ -83,7 +81,7 @@ CASES = [
 @pytest.mark.anyio
 @pytest.mark.parametrize(("source", "destination", "outcomes"),
                          [case[1:] for case in CASES], ids=[case[0] for case in CASES])
-async def test_merge(source: list[SourceEntry], destination: list[RemoteFile],
+async def test_merge(source: list[WalkItem], destination: list[ListedFile],
                      outcomes: list[tuple[object, ...]]) -> None:
     assert await _merged(source, destination) == outcomes
 
@@ -113,7 +111,7 @@ OUT_OF_ORDER = [
 @pytest.mark.parametrize(("source", "destination", "before"),
                          [case[1:] for case in OUT_OF_ORDER], ids=[case[0] for case in OUT_OF_ORDER])
 async def test_a_listing_out_of_order_stops_the_merge(
-        source: list[SourceEntry], destination: list[RemoteFile],
+        source: list[WalkItem], destination: list[ListedFile],
         before: list[tuple[object, ...]]) -> None:
     seen: list[tuple[object, ...]] = []
     with pytest.raises(TransferFailed, match="not in catalog order"):

@@ -11,15 +11,9 @@ from typing import Any
 
 import pytest
 
+from mango_transfer.byteranges import RemoteIdentity, ResumeState, merge_ranges
 from mango_transfer.errors import VerificationFailed
-from mango_transfer.localfs.partial import (
-    PartialDownload,
-    RemoteIdentity,
-    ResumeState,
-    merge_ranges,
-    partial_path,
-    state_path,
-)
+from mango_transfer.localfs.partial import PartialDownload, partial_path, state_path
 
 DATA = bytes(range(256)) * 40  # 10240 bytes
 IDENTITY = RemoteIdentity("/z/home/u/c/f.bin", len(DATA), 1_700_000_000, None)

@@ -7,12 +7,8 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 import pytest
 
 from mango_transfer.errors import MangoError, UnsafePath
-from mango_transfer.localfs.paths import (
-    irods_join,
-    irods_relative,
-    local_target,
-    to_posix_relative,
-)
+from mango_transfer.irods.paths import irods_join, irods_relative
+from mango_transfer.localfs.paths import local_target, to_posix_relative
 
 
 @pytest.mark.parametrize(

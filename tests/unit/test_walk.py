@@ -10,8 +10,8 @@ import anyio
 import pytest
 
 from mango_transfer.errors import LocalNotFound, PermissionDenied
-from mango_transfer.fileinfo import FileInfo
-from mango_transfer.localfs.walk import DirInfo, WalkError, WalkItem, iter_tree, produce, walk
+from mango_transfer.fileinfo import DirInfo, FileInfo, WalkError, WalkItem
+from mango_transfer.localfs.walk import iter_tree, produce, walk
 
 
 def make_tree(root: Path, files: dict[str, bytes]) -> None:

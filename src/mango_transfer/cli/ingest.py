@@ -36,12 +36,13 @@ from collections.abc import Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import anyio
 import click
 
 from mango_transfer import engine
+from mango_transfer.cli.exits import EXIT_FAILED_FILES, EXIT_INTERRUPTED, fail
 from mango_transfer.engine.options import TransferOptions
 from mango_transfer.engine.stats import FileResult, Stats, Status
 from mango_transfer.errors import LocalNotFound, MangoError, UsageError
@@ -66,16 +67,9 @@ from mango_transfer.irods.environment import IrodsEnvironment, load_environment
 
 __all__ = ["ingest"]
 
-EXIT_FAILED_FILES = 1
-EXIT_ERROR = 2
-EXIT_INTERRUPTED = 130
 _STATUS = {Status.TRANSFERRED: FileStatus.UPLOADED, Status.SKIPPED: FileStatus.SKIPPED,
            Status.FAILED: FileStatus.FAILED, Status.FILTERED: FileStatus.FILTERED}
-
-
-def _fail(exc: MangoError) -> NoReturn:
-    click.echo(f"mango-transfer ingest: {exc.user_message()}", err=True)
-    sys.exit(EXIT_ERROR)
+_COMMAND = "mango-transfer ingest"  # how its one-line errors begin
 
 
 def _hex(checksum: str | None) -> str | None:
@@ -276,7 +270,7 @@ def _execute(params: dict[str, Any]) -> None:
         log = None if plan.options.dry_run else IngestLog.create(
             plan.log_dir, root=plan.root, destination=plan.destination, options=plan.flags)
     except MangoError as exc:
-        _fail(exc)
+        fail(exc, _COMMAND)
     session = Session(plan, environment, log)
     begin = time.monotonic()
     stopped = False
@@ -300,7 +294,7 @@ def _execute(params: dict[str, Any]) -> None:
     if plan.options.dry_run:
         session.show_plan()
     if error is not None:
-        _fail(error)
+        fail(error, _COMMAND)
     click.echo(session.summary(time.monotonic() - begin))
     if stopped and not plan.watch:
         sys.exit(EXIT_INTERRUPTED)

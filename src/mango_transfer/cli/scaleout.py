@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 import socket
-import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import click
 
+from mango_transfer.cli.exits import fail
 from mango_transfer.engine.options import MIB, parse_size
 
 __all__ = ["celery_options", "scaled", "worker"]
@@ -108,8 +108,7 @@ def worker(broker: str, concurrency: int, name: str | None, lease: float, loglev
         connect(broker).close()
         identity = check_irods()
     except MangoError as exc:
-        click.echo(f"mango-transfer: {exc.user_message()}", err=True)
-        sys.exit(2)
+        fail(exc)
     node = name or f"mango@{socket.gethostname()}"
     click.echo(f"mango-transfer: worker {node} for {identity}, {concurrency} batch(es) at once",
                err=True)

@@ -15,13 +15,14 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import anyio
 import click
 from tqdm import tqdm
 
 from mango_transfer import engine
+from mango_transfer.cli.exits import EXIT_ERROR, EXIT_FAILED_FILES, EXIT_INTERRUPTED, fail
 from mango_transfer.cli.options import options_from_params, transfer_options
 from mango_transfer.cli.scaleout import celery_options, scaled
 from mango_transfer.engine import Stats, StatsSnapshot, Status, TransferOptions
@@ -29,15 +30,6 @@ from mango_transfer.engine.report import write_report
 from mango_transfer.errors import MangoError
 
 __all__ = ["check", "download", "login", "sync", "upload"]
-
-EXIT_FAILED_FILES = 1
-EXIT_ERROR = 2
-
-
-def _fail(exc: MangoError) -> NoReturn:
-    click.echo(f"mango-transfer: {exc.user_message()}", err=True)
-    sys.exit(EXIT_ERROR)
-
 
 class _Bar:
     """One aggregate bar: bytes moved, files done as postfix. Fed from snapshots (one place)."""
@@ -85,7 +77,7 @@ def _execute(direction: str, src: str, dest: str, params: dict[str, Any]) -> Non
     try:
         options = options_from_params(params)
     except MangoError as exc:
-        _fail(exc)
+        fail(exc)
     # Keep every file's result only when it will be written or printed: a quiet dry run of a
     # million-entry collection must stay in bounded memory.
     stats = Stats(record_files=bool(report) or (options.dry_run and not quiet))
@@ -94,12 +86,12 @@ def _execute(direction: str, src: str, dest: str, params: dict[str, Any]) -> Non
         anyio.run(start, options, stats, bar)
     except MangoError as exc:
         bar.close()
-        _fail(exc)
+        fail(exc)
     except KeyboardInterrupt:
         bar.close()
         click.echo("mango-transfer: interrupted; run the same command again to resume",
                    err=True)
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     bar.close()
     if options.dry_run and not quiet:
         for result in stats.results:
@@ -112,7 +104,7 @@ def _execute(direction: str, src: str, dest: str, params: dict[str, Any]) -> Non
         try:
             write_report(stats, report)
         except MangoError as exc:
-            _fail(exc)
+            fail(exc)
     if not quiet:
         click.echo(_summary(stats, options.dry_run))
     if stats.failures:
@@ -193,7 +185,7 @@ def check(fix: bool) -> None:
                 click.echo(f"backup written to {result.backup}")
         problems = environment_problems(_read_settings(path), path)
     except MangoError as exc:
-        _fail(exc)
+        fail(exc)
     if problems:
         for problem in problems:
             click.echo(f"mango-transfer: {problem.user_message()}", err=True)
@@ -207,7 +199,7 @@ def check(fix: bool) -> None:
         finally:
             session.cleanup()
     except MangoError as exc:
-        _fail(exc)
+        fail(exc)
     click.echo(f"{path}: OK; connected to {env.host}:{env.port} as {env.user}#{env.zone}"
                + ("" if found else f" (home collection {env.home} not found)"))
 
@@ -239,5 +231,5 @@ def login(user: str, zone: str, host: str, port: int | None, ca_file: str | None
         mango = to_mango_error(exc)
         if mango is None:
             raise
-        _fail(mango)
+        fail(mango)
     click.echo(f"logged in as {user}#{zone} on {host}")

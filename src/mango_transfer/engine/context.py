@@ -20,9 +20,9 @@ import anyio
 from irods.session import iRODSSession
 from typing_extensions import TypeVarTuple, Unpack
 
+from mango_transfer.byteranges import Range
 from mango_transfer.engine.options import TransferOptions
 from mango_transfer.engine.stats import Stats
-from mango_transfer.irods.chunks import Range
 from mango_transfer.irods.pool import SessionPool
 from mango_transfer.irods.remote import RemoteSide
 

@@ -34,22 +34,17 @@ from pathlib import Path
 import anyio
 from irods.session import iRODSSession
 
+from mango_transfer.byteranges import Range, RemoteIdentity
 from mango_transfer.engine.context import RunContext
 from mango_transfer.engine.resume import UploadProgress
 from mango_transfer.errors import DiskFull, TransferFailed, VerificationFailed
 from mango_transfer.fileinfo import FileInfo
 from mango_transfer.groups import single_errors
-from mango_transfer.irods.chunks import BLOCK_SIZE, Range
+from mango_transfer.irods.chunks import BLOCK_SIZE
 from mango_transfer.irods.remote import RemoteSide
 from mango_transfer.localfs.errors import translate_os_errors
 from mango_transfer.localfs.hashing import Sha256, file_checksum
-from mango_transfer.localfs.partial import (
-    PartialDownload,
-    RemoteIdentity,
-    create_private,
-    partial_path,
-    publish,
-)
+from mango_transfer.localfs.partial import PartialDownload, create_private, partial_path, publish
 
 __all__ = ["Moved", "download_file", "upload_file"]
 

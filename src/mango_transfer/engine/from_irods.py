@@ -27,15 +27,14 @@ from mango_transfer.engine.listings import (
     remote_listing,
     stat_listed,
 )
-from mango_transfer.engine.merge import Item, SourceEntry, catalog_key
+from mango_transfer.engine.merge import Item, catalog_key
 from mango_transfer.errors import MangoError, RemoteNotFound, TransferFailed, UsageError
-from mango_transfer.fileinfo import FileInfo
+from mango_transfer.fileinfo import DirInfo, FileInfo, ListedFile, WalkError, WalkItem
 from mango_transfer.irods.lookup import stat_names
-from mango_transfer.irods.remote import RemoteFile
+from mango_transfer.irods.paths import irods_join
 from mango_transfer.localfs.errors import translate_os_errors
 from mango_transfer.localfs.hashing import file_checksum
-from mango_transfer.localfs.paths import irods_join, local_target
-from mango_transfer.localfs.walk import DirInfo, WalkError
+from mango_transfer.localfs.paths import local_target
 
 __all__ = ["Download"]
 
@@ -62,13 +61,13 @@ class Download:
             with translate_os_errors(self.dest):
                 await self.ctx.call(lambda: self.dest.mkdir(parents=True, exist_ok=True))
 
-    async def source(self) -> AsyncGenerator[SourceEntry, None]:
+    async def source(self) -> AsyncGenerator[WalkItem, None]:
         if self.single:
             found = await self.ctx.remote_call(self.ctx.remote.stat, self.root)
             if found is None:
                 raise RemoteNotFound("remote source does not exist", path=self.root)
-            entries: AsyncGenerator[RemoteFile | WalkError, None] = one(
-                RemoteFile(dataclasses.replace(found.info,
+            entries: AsyncGenerator[ListedFile | WalkError, None] = one(
+                ListedFile(dataclasses.replace(found.info,
                                                path=posixpath.basename(self.root)), found.good))
         elif self.files is not None:
             for directory in self.dirs:
@@ -96,7 +95,7 @@ class Download:
                     continue
                 yield entry.info
 
-    async def _named_objects(self, files: Sequence[str]) -> AsyncGenerator[RemoteFile | WalkError,
+    async def _named_objects(self, files: Sequence[str]) -> AsyncGenerator[ListedFile | WalkError,
                                                                            None]:
         """The listed objects, looked up one GenQuery per collection; a vanished one fails."""
         for directory, names in by_directory(files):
@@ -112,11 +111,11 @@ class Download:
                 else:
                     yield entry
 
-    async def destination(self) -> AsyncGenerator[RemoteFile, None]:
+    async def destination(self) -> AsyncGenerator[ListedFile, None]:
         if self.files is not None:
             for found in await self.ctx.call(stat_listed, self.dest, self.files):
                 if isinstance(found, FileInfo):
-                    yield RemoteFile(found, good=True)
+                    yield ListedFile(found, good=True)
             return
         if self.single:
             name = posixpath.basename(self.root)
@@ -125,7 +124,7 @@ class Download:
                 st = await self.ctx.call(os.stat, target)
             except OSError:
                 return
-            yield RemoteFile(FileInfo(name, st.st_size, st.st_mtime_ns // 1_000_000_000), True)
+            yield ListedFile(FileInfo(name, st.st_size, st.st_mtime_ns // 1_000_000_000), True)
             return
         async with aclosing(local_files(self.dest, self.ctx.limiter)) as files:
             async for entry in files:

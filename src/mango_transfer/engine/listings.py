@@ -24,13 +24,12 @@ from pathlib import Path
 import anyio
 
 from mango_transfer.engine.context import RunContext
-from mango_transfer.engine.merge import SourceEntry, catalog_key
+from mango_transfer.engine.merge import catalog_key
 from mango_transfer.errors import LocalNotFound, TransferFailed, UsageError
-from mango_transfer.fileinfo import FileInfo
-from mango_transfer.irods.remote import RemoteFile
+from mango_transfer.fileinfo import DirInfo, FileInfo, ListedFile, WalkError, WalkItem
 from mango_transfer.localfs.errors import os_error_to_mango, translate_os_errors
 from mango_transfer.localfs.partial import PARTIAL_SUFFIX, STATE_SUFFIX
-from mango_transfer.localfs.walk import DirInfo, WalkError, walk
+from mango_transfer.localfs.walk import walk
 
 __all__ = ["by_directory", "listed", "local_files", "one", "pruned", "remote_listing",
            "stat_listed", "top_level"]
@@ -38,7 +37,7 @@ __all__ = ["by_directory", "listed", "local_files", "one", "pruned", "remote_lis
 _STAT_BATCH = 512  # listed files stat-ed per worker-thread hop
 
 
-async def remote_listing(ctx: RunContext, collection: str) -> AsyncGenerator[RemoteFile, None]:
+async def remote_listing(ctx: RunContext, collection: str) -> AsyncGenerator[ListedFile, None]:
     """Stream the GenQuery walk; the session stays checked out (paging needs its connection)."""
     session = await ctx.pool.checkout()
     pages = ctx.remote.walk_pages(session, collection)
@@ -53,14 +52,14 @@ async def remote_listing(ctx: RunContext, collection: str) -> AsyncGenerator[Rem
         await ctx.pool.checkin(session, discard=not finished)
 
 
-async def local_files(root: Path, limiter: anyio.CapacityLimiter) -> AsyncGenerator[RemoteFile, None]:
+async def local_files(root: Path, limiter: anyio.CapacityLimiter) -> AsyncGenerator[ListedFile, None]:
     """The local destination as listing entries (our partial/state files are not files)."""
     if not await anyio.to_thread.run_sync(root.is_dir, limiter=limiter):
         return
     async for entry in walk(root, limiter=limiter):
         if isinstance(entry, FileInfo) and not entry.path.endswith((PARTIAL_SUFFIX,
                                                                     STATE_SUFFIX)):
-            yield RemoteFile(entry, good=True)
+            yield ListedFile(entry, good=True)
 
 
 def by_directory(files: Sequence[str]) -> list[tuple[str, list[str]]]:
@@ -101,7 +100,7 @@ def stat_listed(root: Path, paths: Sequence[str]) -> list[FileInfo | WalkError]:
 
 
 async def listed(root: Path, files: Sequence[str], limiter: anyio.CapacityLimiter,
-                 dirs: Sequence[str] = ()) -> AsyncGenerator[SourceEntry, None]:
+                 dirs: Sequence[str] = ()) -> AsyncGenerator[WalkItem, None]:
     """The given (sorted) files as a walk would yield them: each folder announced before its
     files, the stats done in worker threads 512 at a time. ``dirs`` (folders with no listed
     file, e.g. empty ones) are announced first."""
@@ -131,14 +130,14 @@ def _top_files(root: Path) -> list[FileInfo | WalkError]:
 
 
 async def top_level(root: Path,
-                    limiter: anyio.CapacityLimiter) -> AsyncGenerator[SourceEntry, None]:
+                    limiter: anyio.CapacityLimiter) -> AsyncGenerator[WalkItem, None]:
     """The files directly in ``root``, sorted; its folders are left out."""
     for entry in await anyio.to_thread.run_sync(_top_files, root, limiter=limiter):
         yield entry
 
 
-async def pruned(entries: AsyncGenerator[SourceEntry, None],
-                 prune: Callable[[str], bool]) -> AsyncGenerator[SourceEntry, None]:
+async def pruned(entries: AsyncGenerator[WalkItem, None],
+                 prune: Callable[[str], bool]) -> AsyncGenerator[WalkItem, None]:
     """Drop every entry below a folder ``prune`` refuses. The walk yields a folder before
     anything below it, so a folder is pruned when its parent was or ``prune`` says so."""
     refused: set[str] = set()
@@ -157,6 +156,6 @@ async def pruned(entries: AsyncGenerator[SourceEntry, None],
             yield entry
 
 
-async def one(entry: RemoteFile) -> AsyncGenerator[RemoteFile | WalkError, None]:
+async def one(entry: ListedFile) -> AsyncGenerator[ListedFile | WalkError, None]:
     """A listing of a single entry (a run whose source is one data object)."""
     yield entry

@@ -20,13 +20,9 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 
 from mango_transfer.errors import MangoError, TransferFailed
-from mango_transfer.fileinfo import FileInfo
-from mango_transfer.irods.remote import RemoteFile
-from mango_transfer.localfs.walk import DirInfo, WalkError
+from mango_transfer.fileinfo import DirInfo, FileInfo, ListedFile, WalkError, WalkItem
 
-__all__ = ["Item", "SourceEntry", "catalog_key", "merge"]
-
-SourceEntry = FileInfo | DirInfo | WalkError
+__all__ = ["Item", "catalog_key", "merge"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,15 +42,15 @@ def catalog_key(path: str) -> tuple[str, str]:
     return directory, name
 
 
-async def merge(source: AsyncIterator[SourceEntry],
-                destination: AsyncIterator[RemoteFile]) -> AsyncGenerator[Item | DirInfo, None]:
+async def merge(source: AsyncIterator[WalkItem],
+                destination: AsyncIterator[ListedFile]) -> AsyncGenerator[Item | DirInfo, None]:
     """Join two listings sorted by ``(directory, name)``; refuse a listing out of order (a
     wrong merge could delete files with ``--delete``). Folders and walk errors of the source
     pass through in their place."""
     last_src: tuple[str, str] | None = None
     last_dst: tuple[str, str] | None = None
 
-    async def advance() -> RemoteFile | None:
+    async def advance() -> ListedFile | None:
         """The next destination entry, checked as it is read: before it is paired (or taken
         for a file the source lacks)."""
         nonlocal last_dst

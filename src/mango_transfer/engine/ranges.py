@@ -7,8 +7,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
+from mango_transfer.byteranges import Range
 from mango_transfer.engine.context import RunContext
-from mango_transfer.irods.chunks import Range, get_ranges, put_ranges
+from mango_transfer.irods.chunks import get_ranges, put_ranges
 
 __all__ = ["LocalRanges"]
 

@@ -11,7 +11,7 @@ SIGKILL) resumes only when
 
 Then the object is reopened without truncation and only the missing ranges are written. In
 every other case the upload starts over. The state file is removed once the primary handle has
-finalized the replica. It is written atomically (temporary file + rename): a crash can lose the
+finalized the replica. It is written atomically (``localfs.atomic``): a crash can lose the
 last recorded block, never claim bytes the server has not acknowledged.
 
 Uploads below the chunk threshold keep no state: they restart, which costs less than the state.
@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import threading
 from collections.abc import Mapping
 from pathlib import Path
 
+from mango_transfer.byteranges import RemoteIdentity, ResumeState
+from mango_transfer.localfs.atomic import write_atomically
 from mango_transfer.localfs.errors import translate_os_errors
-from mango_transfer.localfs.partial import RemoteIdentity, ResumeState
 
 __all__ = ["UploadProgress", "default_state_dir"]
 
@@ -83,15 +83,7 @@ class UploadProgress:
     def _write(self, state: ResumeState) -> None:
         with translate_os_errors(self.file):
             self.file.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.file.parent, prefix=".upload", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    handle.write(state.to_json())
-                os.chmod(tmp, 0o600)
-                os.replace(tmp, self.file)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            write_atomically(self.file, state.to_json())
 
     def remove(self) -> None:
         with translate_os_errors(self.file):

@@ -41,14 +41,12 @@ from mango_transfer.avus import Avu, metadata_operations
 from mango_transfer.engine.context import RunContext
 from mango_transfer.engine.decide import Action, Decision, Reason, Side, decide
 from mango_transfer.engine.file_transfer import Moved
-from mango_transfer.engine.merge import Item, SourceEntry, catalog_key, merge
+from mango_transfer.engine.merge import Item, catalog_key, merge
 from mango_transfer.engine.retry import retrying
 from mango_transfer.engine.stats import FileResult, Progress, Status
 from mango_transfer.errors import MangoError
-from mango_transfer.fileinfo import FileInfo
+from mango_transfer.fileinfo import DirInfo, FileInfo, ListedFile, WalkItem
 from mango_transfer.irods.metadata import apply_atomic_operations, read_avus
-from mango_transfer.irods.remote import RemoteFile
-from mango_transfer.localfs.walk import DirInfo
 
 __all__ = ["Direction", "RunHooks", "Runner"]
 
@@ -63,9 +61,9 @@ class Direction(Protocol):
 
     async def setup(self) -> None: ...
 
-    def source(self) -> AsyncGenerator[SourceEntry, None]: ...
+    def source(self) -> AsyncGenerator[WalkItem, None]: ...
 
-    def destination(self) -> AsyncGenerator[RemoteFile, None]: ...
+    def destination(self) -> AsyncGenerator[ListedFile, None]: ...
 
     async def prepare_dir(self, relative: str) -> None: ...
 

@@ -25,13 +25,13 @@ from mango_transfer.engine.listings import (
     remote_listing,
     top_level,
 )
-from mango_transfer.engine.merge import Item, SourceEntry, catalog_key
+from mango_transfer.engine.merge import Item, catalog_key
 from mango_transfer.errors import LocalNotFound, PermissionDenied, RemoteNotFound, UsageError
+from mango_transfer.fileinfo import ListedFile, WalkItem
 from mango_transfer.irods.lookup import stat_names
-from mango_transfer.irods.remote import RemoteFile
+from mango_transfer.irods.paths import irods_join
 from mango_transfer.localfs.errors import translate_os_errors
 from mango_transfer.localfs.hashing import file_checksum
-from mango_transfer.localfs.paths import irods_join
 from mango_transfer.localfs.walk import walk
 
 __all__ = ["Upload"]
@@ -66,14 +66,14 @@ class Upload:
                 raise PermissionDenied("cannot create or see the destination collection",
                                        path=self.collection) from exc
 
-    async def source(self) -> AsyncGenerator[SourceEntry, None]:
+    async def source(self) -> AsyncGenerator[WalkItem, None]:
         if self.files is not None:
             entries = listed(self.root, self.files, self.ctx.limiter, self.dirs)
         elif not self.recursive and not self.single:
             entries = top_level(self.root, self.ctx.limiter)
         else:
             # walk() is an async generator function, typed as an AsyncIterator
-            entries = cast(AsyncGenerator[SourceEntry, None],
+            entries = cast(AsyncGenerator[WalkItem, None],
                            walk(self.root, limiter=self.ctx.limiter))
         if self.prune_dir is not None:
             entries = pruned(entries, self.prune_dir)
@@ -81,7 +81,7 @@ class Upload:
             async for entry in entries:
                 yield entry
 
-    async def destination(self) -> AsyncGenerator[RemoteFile, None]:
+    async def destination(self) -> AsyncGenerator[ListedFile, None]:
         if self.files is not None:
             for directory, names in by_directory(self.files):
                 collection = self.remote(directory) if directory else self.collection
@@ -92,7 +92,7 @@ class Upload:
         if self.single:
             found = await self.ctx.remote_call(self.ctx.remote.stat, self.remote(self.root.name))
             if found is not None:
-                yield RemoteFile(dataclasses.replace(found.info, path=self.root.name), found.good)
+                yield ListedFile(dataclasses.replace(found.info, path=self.root.name), found.good)
             return
         async with aclosing(remote_listing(self.ctx, self.collection)) as listing:
             async for entry in listing:

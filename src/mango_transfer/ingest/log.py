@@ -34,7 +34,6 @@ from __future__ import annotations
 import enum
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -42,6 +41,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from mango_transfer.errors import UsageError
+from mango_transfer.localfs.atomic import write_atomically
 from mango_transfer.localfs.errors import os_error_to_mango, translate_os_errors
 
 __all__ = [
@@ -135,20 +135,6 @@ def _secret(name: str) -> bool:
     return any(word in name.lower() for word in _SECRET_WORDS)
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Temporary file beside ``path``, flushed to disk, then renamed over it."""
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def _reserve(folder: Path, started: datetime) -> Path:
     """Claim a free log name (exclusive create), so two runs in one second never collide."""
     attempt = 0
@@ -227,7 +213,7 @@ class IngestLog:
     def write_text(self, text: str) -> Path:
         """Atomically store ``text`` (from :meth:`render`) as the log (blocking)."""
         with translate_os_errors(self.path):
-            _write_atomic(self.path, text)
+            write_atomically(self.path, text)
         return self.path
 
     def write(self) -> Path:

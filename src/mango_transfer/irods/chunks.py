@@ -34,6 +34,7 @@ import anyio
 import anyio.from_thread
 from irods.session import iRODSSession
 
+from mango_transfer.byteranges import Range
 from mango_transfer.errors import VerificationFailed
 from mango_transfer.groups import single_errors
 from mango_transfer.irods.pool import SessionPool
@@ -42,7 +43,6 @@ from mango_transfer.localfs.errors import translate_os_errors
 
 __all__ = [
     "BLOCK_SIZE",
-    "Range",
     "copy_down",
     "copy_up",
     "cut_ranges",
@@ -56,7 +56,6 @@ __all__ = [
 BLOCK_SIZE = 4 * 1024 * 1024
 RECORD_BYTES = 64 * 1024 * 1024  # resume state is written at most this often (bytes) ...
 RECORD_SECONDS = 2.0  # ... or this often (seconds) per connection
-Range = tuple[int, int]  # [start, end)
 
 
 def split_ranges(ranges: Sequence[Range], parts: int, *, minimum: int = BLOCK_SIZE) -> list[list[Range]]:
@@ -126,55 +125,59 @@ class _Progress:
         self.flush()
 
 
+def _copy_share(handle: RemoteHandle, local: BinaryIO, share: list[Range],
+                record: Callable[[int, int], None], on_bytes: Callable[[int], None],
+                block: Callable[[int], int]) -> None:
+    """Worker thread: the one copy loop of both directions. For each range of ``share``,
+    both sides are positioned at its start, then ``block(most)`` moves up to ``most`` bytes
+    and answers how many; finished bytes go to ``record`` in coarse steps (``_Progress``)."""
+    for start, end in share:
+        handle.seek(start)
+        local.seek(start)
+        position = start
+        with _Progress(record, start).saving() as progress:
+            while position < end:
+                anyio.from_thread.check_cancelled()
+                moved = block(min(BLOCK_SIZE, end - position))
+                on_bytes(moved)
+                position += moved
+                progress.add(position)
+
+
 def copy_up(handle: RemoteHandle, local: str, share: list[Range],
-             on_done: Callable[[int, int], None], on_bytes: Callable[[int], None]) -> None:
+            on_done: Callable[[int, int], None], on_bytes: Callable[[int], None]) -> None:
     """Worker thread: local bytes of ``share`` → the remote handle, block by block."""
     with translate_os_errors(local), open(local, "rb") as source:
-        for start, end in share:
-            handle.seek(start)
-            source.seek(start)
-            position = start
-            with _Progress(on_done, start).saving() as progress:
-                while position < end:
-                    anyio.from_thread.check_cancelled()
-                    block = source.read(min(BLOCK_SIZE, end - position))
-                    if not block:
-                        raise VerificationFailed("the local file shrank during the upload",
-                                                 path=local)
-                    handle.write(block)  # returns once the server has the bytes
-                    on_bytes(len(block))
-                    position += len(block)
-                    progress.add(position)
+
+        def send(most: int) -> int:
+            data = source.read(most)
+            if not data:
+                raise VerificationFailed("the local file shrank during the upload", path=local)
+            handle.write(data)  # returns once the server has the bytes
+            return len(data)
+
+        _copy_share(handle, source, share, on_done, on_bytes, send)
 
 
 def copy_down(handle: RemoteHandle, writer_factory: Callable[[], BinaryIO], share: list[Range],
-               on_done: Callable[[BinaryIO, int, int], None], on_bytes: Callable[[int], None],
-               name: str) -> None:
+              on_done: Callable[[BinaryIO, int, int], None], on_bytes: Callable[[int], None],
+              name: str) -> None:
     """Worker thread: remote bytes of ``share`` → our own handle on the partial file."""
-    buffer = bytearray(BLOCK_SIZE)
-    view = memoryview(buffer)
+    view = memoryview(bytearray(BLOCK_SIZE))
     writer = writer_factory()
 
-    def record(start: int, end: int) -> None:
-        on_done(writer, start, end)
+    def receive(most: int) -> int:
+        got = handle.readinto(view[:most])
+        if got <= 0:
+            raise VerificationFailed("the data object is shorter than listed; it changed "
+                                     "during the download", path=name)
+        with translate_os_errors(name):
+            writer.write(view[:got])
+        return got
 
     try:
-        for start, end in share:
-            handle.seek(start)
-            writer.seek(start)
-            position = start
-            with _Progress(record, start).saving() as progress:
-                while position < end:
-                    anyio.from_thread.check_cancelled()
-                    got = handle.readinto(view[: min(BLOCK_SIZE, end - position)])
-                    if got <= 0:
-                        raise VerificationFailed("the data object is shorter than listed; it "
-                                                 "changed during the download", path=name)
-                    with translate_os_errors(name):
-                        writer.write(view[:got])
-                    on_bytes(got)
-                    position += got
-                    progress.add(position)
+        _copy_share(handle, writer, share, lambda start, end: on_done(writer, start, end),
+                    on_bytes, receive)
     finally:
         with translate_os_errors(name):  # a full disk may only show when the buffer flushes
             writer.close()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from irods.session import iRODSSession
 
 from mango_transfer.errors import ConfigError
 from mango_transfer.irods.errors import translate_irods_errors
+from mango_transfer.localfs.atomic import write_atomically
 
 __all__ = [
     "FixResult",
@@ -214,20 +214,6 @@ def _backup_path(path: Path) -> Path:
     return path.with_name(f"{path.name}.{time.strftime('%Y%m%d-%H%M%S')}.bak")
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    """Replace the file in one rename, keeping its mode, so a crash never leaves half a file."""
-    mode = path.stat().st_mode & 0o777
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def fix_environment(path: str | os.PathLike[str]) -> FixResult:
     """Rewrite the file with numeric strings as numbers (and no BOM), after a backup.
 
@@ -251,7 +237,8 @@ def fix_environment(path: str | os.PathLike[str]) -> FixResult:
         return FixResult(path=env_path, backup=None, changes={})
     backup = _backup_path(env_path)
     shutil.copy2(env_path, backup)
-    _write_atomically(env_path, json.dumps(settings, indent=4, ensure_ascii=False) + "\n")
+    write_atomically(env_path, json.dumps(settings, indent=4, ensure_ascii=False) + "\n",
+                     mode=env_path.stat().st_mode & 0o777)  # keep its mode
     return FixResult(path=env_path, backup=backup, changes=MappingProxyType(changes))
 
 

@@ -10,24 +10,19 @@ literal, so such a collection is read whole (paged) and filtered here.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 from typing import Any
 
 from irods.column import In
 from irods.models import Collection, DataObject
 from irods.session import iRODSSession
 
-from mango_transfer.fileinfo import FileInfo
+from mango_transfer.fileinfo import ListedFile
 from mango_transfer.irods.errors import translate_irods_errors
-from mango_transfer.irods.remote import REPLICA_GOOD, RemoteFile
+from mango_transfer.irods.remote import listed_file
 
 __all__ = ["NAMES_PER_QUERY", "stat_names"]
 
 NAMES_PER_QUERY = 200
-
-
-def _epoch(value: Any) -> int:
-    return int(value.timestamp()) if isinstance(value, datetime) else int(value)
 
 
 def _rows(session: iRODSSession, collection: str, names: Sequence[str] | None) -> Iterable[Any]:
@@ -40,11 +35,11 @@ def _rows(session: iRODSSession, collection: str, names: Sequence[str] | None) -
 
 
 def stat_names(session: iRODSSession, collection: str, names: Sequence[str],
-               prefix: str = "") -> list[RemoteFile]:
+               prefix: str = "") -> list[ListedFile]:
     """The objects among ``names`` in ``collection``, sorted by name, one entry per object (a
     good replica when there is one). ``info.path`` is ``prefix + name``."""
     wanted = set(names)
-    found: dict[str, RemoteFile] = {}
+    found: dict[str, ListedFile] = {}
     if any("'" in name for name in wanted):
         batches: list[Sequence[str] | None] = [None]
     else:
@@ -57,10 +52,7 @@ def stat_names(session: iRODSSession, collection: str, names: Sequence[str],
                 name = str(row[DataObject.name])
                 if name not in wanted:
                     continue
-                entry = RemoteFile(FileInfo(path=prefix + name, size=int(row[DataObject.size]),
-                                            mtime=_epoch(row[DataObject.modify_time]),
-                                            checksum=row[DataObject.checksum] or None),
-                                   good=str(row[DataObject.replica_status]) == REPLICA_GOOD)
+                entry = listed_file(prefix + name, row)
                 previous = found.get(name)
                 if previous is None or (entry.good and not previous.good):
                     found[name] = entry

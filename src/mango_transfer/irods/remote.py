@@ -29,7 +29,6 @@ from __future__ import annotations
 import contextlib
 import posixpath
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -49,11 +48,11 @@ from irods.models import Collection, DataObject
 from irods.session import iRODSSession
 
 from mango_transfer.errors import RemoteNotFound, TransferFailed, UnsafePath
-from mango_transfer.fileinfo import FileInfo
+from mango_transfer.fileinfo import FileInfo, ListedFile
 from mango_transfer.irods.errors import translate_irods_errors
-from mango_transfer.localfs.paths import irods_relative
+from mango_transfer.irods.paths import irods_relative
 
-__all__ = ["REPLICA_GOOD", "IrodsRemote", "RemoteFile", "RemoteHandle", "RemoteSide"]
+__all__ = ["REPLICA_GOOD", "IrodsRemote", "RemoteHandle", "RemoteSide", "listed_file"]
 
 REPLICA_GOOD = "1"
 _ACL_NAMES = {"read": "read", "write": "write", "own": "own", "null": "null"}
@@ -61,18 +60,6 @@ _ACL_NAMES = {"read": "read", "write": "write", "own": "own", "null": "null"}
 _O_CREAT = 0o100
 _OPEN_FLAGS = {"r": 0, "r+": 2, "w": 1 | 0o1000, "a": 1}
 _RESOURCE_KEYS = frozenset({kw.RESC_NAME_KW, kw.DEST_RESC_NAME_KW, kw.RESC_HIER_STR_KW})
-
-
-@dataclass(frozen=True, slots=True)
-class RemoteFile:
-    """One data object as listed: its identity for ``decide`` and whether it is complete.
-
-    ``good`` is False for a stale or intermediate replica (an interrupted upload): the engine
-    then treats the object as changed, whatever its size and time say.
-    """
-
-    info: FileInfo
-    good: bool
 
 
 class _EqualsOrUnder(Criterion):
@@ -90,6 +77,16 @@ def _epoch(value: Any) -> int:
     if isinstance(value, datetime):
         return int(value.timestamp())
     return int(value)
+
+
+def listed_file(relative: str, row: Any) -> ListedFile:
+    """The entry for one GenQuery row of a data object's replica (size, checksum, modify time,
+    replica status selected), named ``relative``."""
+    status = str(row[DataObject.replica_status])
+    info = FileInfo(path=relative, size=int(row[DataObject.size]),
+                    mtime=_epoch(row[DataObject.modify_time]),
+                    checksum=row[DataObject.checksum] or None)
+    return ListedFile(info=info, good=status == REPLICA_GOOD)
 
 
 class RemoteHandle:
@@ -196,11 +193,11 @@ class RemoteHandle:
 class RemoteSide(Protocol):
     """What the engine needs from the remote side; see the module docstring."""
 
-    def stat(self, session: iRODSSession, path: str) -> RemoteFile | None: ...
+    def stat(self, session: iRODSSession, path: str) -> ListedFile | None: ...
 
     def is_collection(self, session: iRODSSession, path: str) -> bool: ...
 
-    def walk_pages(self, session: iRODSSession, collection: str) -> Iterator[list[RemoteFile]]: ...
+    def walk_pages(self, session: iRODSSession, collection: str) -> Iterator[list[ListedFile]]: ...
 
     def open(self, session: iRODSSession, path: str, mode: str, *, size: int = -1,
              threads: int = 1, token: str | None = None, hierarchy: str | None = None,
@@ -225,7 +222,7 @@ class RemoteSide(Protocol):
 class IrodsRemote:
     """:class:`RemoteSide` over python-irodsclient. Stateless: the session is an argument."""
 
-    def stat(self, session: iRODSSession, path: str) -> RemoteFile | None:
+    def stat(self, session: iRODSSession, path: str) -> ListedFile | None:
         """The object at ``path`` (``info.path`` is its name), or None when there is none."""
         parent, name = posixpath.split(path)
         query = (session.query(DataObject.size, DataObject.checksum, DataObject.modify_time,
@@ -233,7 +230,7 @@ class IrodsRemote:
                  .filter(Collection.name == parent).filter(DataObject.name == name))
         with translate_irods_errors(path):
             rows = list(query)
-        files = [self._entry(name, row) for row in rows]
+        files = [listed_file(name, row) for row in rows]
         return _fold(files) if files else None
 
     def is_collection(self, session: iRODSSession, path: str) -> bool:
@@ -241,15 +238,7 @@ class IrodsRemote:
             rows = list(session.query(Collection.id).filter(Collection.name == path).limit(1))
         return bool(rows)
 
-    @staticmethod
-    def _entry(relative: str, row: Any) -> RemoteFile:
-        status = str(row[DataObject.replica_status])
-        info = FileInfo(path=relative, size=int(row[DataObject.size]),
-                        mtime=_epoch(row[DataObject.modify_time]),
-                        checksum=row[DataObject.checksum] or None)
-        return RemoteFile(info=info, good=status == REPLICA_GOOD)
-
-    def walk_pages(self, session: iRODSSession, collection: str) -> Iterator[list[RemoteFile]]:
+    def walk_pages(self, session: iRODSSession, collection: str) -> Iterator[list[ListedFile]]:
         """Every object below ``collection`` in (collection, name) order, one list per page.
 
         A generator: advance it from one thread at a time, always with the same session (the
@@ -262,19 +251,19 @@ class IrodsRemote:
                                DataObject.replica_status)
                  .filter(_EqualsOrUnder(base))
                  .order_by(Collection.name).order_by(DataObject.name))
-        pending: RemoteFile | None = None
+        pending: ListedFile | None = None
         key: tuple[str, str] | None = None
         with translate_irods_errors(base):
             batches = query.get_batches()
             try:
                 for batch in batches:
-                    page: list[RemoteFile] = []
+                    page: list[ListedFile] = []
                     for row in batch:
                         coll, name = str(row[Collection.name]), str(row[DataObject.name])
                         _refuse_unsafe_name(coll, name)
                         if coll != base and not coll.startswith(base + "/"):
                             continue  # LIKE wildcard ('_' or '%' in the name) matched a sibling
-                        entry = self._entry(irods_relative(base, f"{coll}/{name}"), row)
+                        entry = listed_file(irods_relative(base, f"{coll}/{name}"), row)
                         if key == (coll, name) and pending is not None:
                             pending = _fold([pending, entry])  # another replica, same object
                             continue
@@ -375,7 +364,7 @@ class IrodsRemote:
         raise RemoteNotFound("remote source does not exist", path=path)
 
 
-def _fold(entries: list[RemoteFile]) -> RemoteFile:
+def _fold(entries: list[ListedFile]) -> ListedFile:
     """One entry for several replicas: a good one if there is one."""
     good = [entry for entry in entries if entry.good]
     return good[0] if good else entries[0]

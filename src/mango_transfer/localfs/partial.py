@@ -4,7 +4,8 @@
   ``os.replace`` is atomic): a reader never sees a half-written file under the final name.
 - Beside it, a small JSON **state file** (mode 0600) records the byte ranges already flushed to
   disk and the remote object's identity (path, size, mtime, checksum). A later run resumes only if
-  the identity still matches; if the object changed, the stale bytes are discarded.
+  the identity still matches; if the object changed, the stale bytes are discarded (the state
+  itself is a ``byteranges.ResumeState``).
 - A range is recorded only after ``fsync`` of the data, and the state file is replaced
   atomically, so a crash (even SIGKILL) can lose progress but never claims bytes not on disk.
 - On failure both files are kept (that is the point); on success the state file is removed,
@@ -17,38 +18,31 @@ write one download at once; each opens its own handle (:meth:`PartialDownload.op
 
 from __future__ import annotations
 
-import glob
 import hashlib
-import json
 import os
-import tempfile
 import threading
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
+from mango_transfer.byteranges import RemoteIdentity, ResumeState
 from mango_transfer.errors import VerificationFailed
+from mango_transfer.localfs.atomic import leftover_temporaries, write_atomically
 from mango_transfer.localfs.errors import translate_os_errors
 
 __all__ = [
     "PARTIAL_SUFFIX",
     "STATE_SUFFIX",
     "PartialDownload",
-    "RemoteIdentity",
-    "ResumeState",
-    "merge_ranges",
+    "create_private",
     "partial_path",
+    "publish",
     "state_path",
 ]
 
 PARTIAL_SUFFIX = ".mtpartial"
 STATE_SUFFIX = ".mtstate"
-_STATE_VERSION = 1
 _NAME_MAX = 255  # bytes, on common file systems
 _HASH_CHARS = 8
-
-Range = tuple[int, int]  # [start, end): end exclusive
 
 
 def _hidden_name(final: Path, suffix: str) -> str:
@@ -73,93 +67,14 @@ def state_path(final: Path) -> Path:
     return final.with_name(_hidden_name(final, STATE_SUFFIX))
 
 
-def merge_ranges(ranges: Iterable[Range]) -> tuple[Range, ...]:
-    """Sort and coalesce overlapping or touching ranges."""
-    merged: list[Range] = []
-    for start, end in sorted(r for r in ranges if r[1] > r[0]):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return tuple(merged)
-
-
-@dataclass(frozen=True)
-class RemoteIdentity:
-    """What must not have changed on the server for the saved bytes to still be valid."""
-
-    path: str
-    size: int
-    mtime: int
-    checksum: str | None = None
-
-
-@dataclass(frozen=True)
-class ResumeState:
-    """The remote identity and the byte ranges of it already safely on local disk."""
-
-    identity: RemoteIdentity
-    ranges: tuple[Range, ...] = ()
-
-    def with_range(self, start: int, end: int) -> ResumeState:
-        return replace(self, ranges=merge_ranges((*self.ranges, (start, end))))
-
-    @property
-    def done_bytes(self) -> int:
-        return sum(end - start for start, end in self.ranges)
-
-    def missing(self) -> tuple[Range, ...]:
-        """The ranges still to download, in order."""
-        gaps: list[Range] = []
-        position = 0
-        for start, end in self.ranges:
-            if start > position:
-                gaps.append((position, start))
-            position = max(position, end)
-        if position < self.identity.size:
-            gaps.append((position, self.identity.size))
-        return tuple(gaps)
-
-    @property
-    def complete(self) -> bool:
-        return not self.missing()
-
-    def to_json(self) -> str:
-        return json.dumps({"version": _STATE_VERSION, "remote": asdict(self.identity),
-                           "ranges": [list(r) for r in self.ranges]})
-
-    @classmethod
-    def from_json(cls, text: str) -> ResumeState | None:
-        """Parse a state file; None for anything unexpected (then the download starts over)."""
-        try:
-            data = json.loads(text)
-            if data.get("version") != _STATE_VERSION:
-                return None
-            identity = RemoteIdentity(**data["remote"])
-            ranges = merge_ranges((int(s), int(e)) for s, e in data["ranges"])
-        except (ValueError, TypeError, KeyError, AttributeError):
-            return None
-        return cls(identity, ranges)
-
-
 def _write_state(path: Path, state: ResumeState) -> None:
     """Replace the state file atomically, mode 0600 (it names remote paths)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(state.to_json())
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(path, state.to_json())
 
 
 def _remove_stale_temporaries(path: Path) -> None:
     """Drop temporary state files a killed process left mid-write (``_write_state``)."""
-    for leftover in path.parent.glob(glob.escape(path.name) + "*.tmp"):
+    for leftover in leftover_temporaries(path):
         leftover.unlink(missing_ok=True)
 
 

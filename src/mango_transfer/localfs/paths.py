@@ -1,7 +1,8 @@
-"""Map paths between the local disk and iRODS, safely in both directions.
+"""Local paths of a transfer: relative paths in ``/`` form, and safe targets for remote names.
 
-Upload: a local relative path becomes an iRODS path with ``/`` only, also on Windows, where
-``os.path.join`` would put ``\\`` into a data object name.
+Upload: a local relative path becomes ``a/b/c`` (``/`` only, also on Windows, where
+``os.path.join`` would put ``\\`` into a data object name); ``irods/paths.py`` joins it to the
+collection.
 
 Download: a remote name is untrusted input (any user who can write to the collection chose it).
 A name that would land outside the destination folder is *refused* with :class:`UnsafePath`,
@@ -11,12 +12,11 @@ never cleaned up, so nothing is written where the user did not ask.
 from __future__ import annotations
 
 import os
-import posixpath
 from pathlib import Path, PurePath
 
 from mango_transfer.errors import UnsafePath
 
-__all__ = ["irods_join", "irods_relative", "local_target", "to_posix_relative"]
+__all__ = ["local_target", "to_posix_relative"]
 
 _WINDOWS_RESERVED = frozenset(
     {"CON", "PRN", "AUX", "NUL"}
@@ -30,28 +30,6 @@ def to_posix_relative(relative: PurePath) -> str:
     if relative.is_absolute() or relative.anchor:
         raise ValueError(f"expected a relative path, got {relative}")
     return "/".join(part for part in relative.parts if part not in ("", "."))
-
-
-def irods_join(collection: str, relative: str) -> str:
-    """``collection/relative`` with exactly one ``/`` between them (``relative`` may be empty)."""
-    base = collection.rstrip("/") or "/"
-    if not relative:
-        return base
-    return posixpath.join(base, relative.lstrip("/"))
-
-
-def irods_relative(collection: str, path: str) -> str:
-    """The part of an absolute iRODS ``path`` below ``collection`` (``""`` for the collection).
-
-    Used on GenQuery rows (``COLL_NAME/DATA_NAME``); a row outside the collection is a bug in
-    the query, reported rather than mapped somewhere odd.
-    """
-    base = collection.rstrip("/")
-    if path == base:
-        return ""
-    if not path.startswith(base + "/"):
-        raise ValueError(f"{path} is not inside {collection}")
-    return path[len(base) + 1 :]
 
 
 def _component_problem(name: str, windows: bool) -> str | None:

@@ -24,38 +24,20 @@ import heapq
 import os
 import stat
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 
 import anyio
 from anyio.abc import ObjectSendStream
 
-from mango_transfer.errors import LocalNotFound, MangoError, TransferFailed
-from mango_transfer.fileinfo import FileInfo
+from mango_transfer.errors import LocalNotFound, TransferFailed
+from mango_transfer.fileinfo import DirInfo, FileInfo, WalkError, WalkItem
 from mango_transfer.localfs.errors import os_error_to_mango
 
-__all__ = ["DirInfo", "WalkError", "WalkItem", "iter_tree", "produce", "walk"]
+__all__ = ["iter_tree", "produce", "walk"]
 
 DEFAULT_BATCH = 512
 
-
-@dataclass(frozen=True, slots=True)
-class DirInfo:
-    """A folder below the root (``path`` relative, ``/``-separated); the root is not yielded."""
-
-    path: str
-
-
-@dataclass(frozen=True, slots=True)
-class WalkError:
-    """An entry that could not be walked; reported, then skipped."""
-
-    path: str
-    error: MangoError
-
-
-WalkItem = FileInfo | DirInfo | WalkError
 
 
 def _child(parent: str, name: str) -> str:

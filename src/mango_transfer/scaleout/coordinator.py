@@ -31,7 +31,7 @@ from mango_transfer import engine
 from mango_transfer.engine.options import MIB, TransferOptions
 from mango_transfer.engine.stats import FileResult, Stats, Status, finishing
 from mango_transfer.errors import UsageError
-from mango_transfer.localfs.walk import DirInfo, WalkError
+from mango_transfer.fileinfo import DirInfo, WalkError
 from mango_transfer.scaleout.app import DEFAULT_LEASE, QUEUE, TASK_NAME, make_app
 from mango_transfer.scaleout.batches import Batch, Batcher, batch_key
 from mango_transfer.scaleout.payload import BatchPayload

@@ -38,10 +38,10 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import anyio
 from irods.session import iRODSSession
 
+from mango_transfer.byteranges import Range
 from mango_transfer.engine.ranges import LocalRanges
 from mango_transfer.errors import MangoError, TransferFailed
 from mango_transfer.irods.chunks import (
-    Range,
     copy_down,
     copy_up,
     cut_ranges,
