@@ -1,7 +1,7 @@
 """``mango-transfer ingest``: mango-ingest's flags, on the transfer engine.
 
 The only place that joins the ``ingest`` building blocks (filters, metadata, log, watch) to the
-engine; see the design note in ``mango_transfer/ingest/__init__.py``. What a run does:
+engine (see ``mango_transfer/ingest/__init__.py``). What a run does:
 
 1. **Check everything first** (no connection yet): ``-p`` is a folder, ``-d`` an absolute iRODS
    path, every ``--glob``/``--regex``/``--ignore-glob``/``--ignore``/``--md-path`` compiles, a

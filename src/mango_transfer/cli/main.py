@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import click
 
-from .. import __version__
-from .debug_log import enable_debug_logging
-from .serve import serve
+from mango_transfer import __version__
+from mango_transfer.cli.bench import bench
+from mango_transfer.cli.debug_log import enable_debug_logging
+from mango_transfer.cli.demo import demo
+from mango_transfer.cli.ingest import ingest
+from mango_transfer.cli.scaleout import worker
+from mango_transfer.cli.serve import serve
+from mango_transfer.cli.transfer import check, download, login, sync, upload
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -19,25 +24,5 @@ def main(debug: bool) -> None:
         enable_debug_logging()
 
 
-main.add_command(serve)
-# -- further commands are registered below --
-from .transfer import check, download, login, sync, upload  # noqa: E402
-
-for _command in (upload, download, sync, check, login):
+for _command in (serve, upload, download, sync, check, login, bench, demo, ingest, worker):
     main.add_command(_command)
-
-from .bench import bench  # noqa: E402
-
-main.add_command(bench)
-
-from .demo import demo  # noqa: E402
-
-main.add_command(demo)
-
-from .ingest import ingest  # noqa: E402
-
-main.add_command(ingest)
-
-from .scaleout import worker  # noqa: E402
-
-main.add_command(worker)

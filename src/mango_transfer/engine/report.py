@@ -1,4 +1,4 @@
-"""The ``--json-report`` file: exactly the shape the issue fixes.
+"""The ``--json-report`` file: a summary and one line per file, in this shape (scripts read it).
 
 ``{"summary": {"transferred": N, "skipped": N, "failed": N, "bytes": N, "seconds": S},
 "files": [{"path": ..., "status": "transferred"|"skipped"|"failed", "reason": ...}]}``

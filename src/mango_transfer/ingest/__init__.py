@@ -1,38 +1,17 @@
-"""``mango-transfer ingest``: mango-ingest's flags, on the transfer engine.
+"""``mango-transfer ingest``'s building blocks: mango-ingest's rules, free of the engine.
 
-The pure parts live here, one module per job, and need neither the engine nor a server:
+One module per job, each pure or local-only, so each is tested without a server:
 
-- ``filters``  — ``--glob``/``--regex`` include, ``--ignore-glob``/``--ignore`` exclude.
-- ``metadata`` — ``--md-mtime``/``--md-path`` AVUs with mango-ingest's names and units, and the
-  atomic operations that keep re-ingests free of duplicate AVUs.
-- ``log``      — the JSON log per ingest and ``--restart LOG.json``.
-- ``watch``    — watchfiles events + periodic rescan → batches of settled files.
+- ``filters``  — ``--glob``/``--regex`` include, ``--ignore-glob``/``--ignore`` exclude (a
+  reason per filtered file for the log, and the folders a walk may skip whole).
+- ``metadata`` — the AVUs of ``--md-mtime``/``--md-path`` with mango-ingest's names and units
+  (the reconcile that keeps re-ingests free of duplicates is ``mango_transfer.avus``).
+- ``log``      — the JSON log of one ingest, and ``--restart LOG.json``.
+- ``watch``    — watchfiles events and a periodic rescan, turned into batches of settled files.
 
-Design of the CLI (``cli/ingest.py``, next; it is the only place that joins these to the engine):
-
-1. Parse the flags from the option table: ``-d DEST``, ``-p PATH`` (default ``.``), ``-r``,
-   ``-nw`` (implies ``--sync``), ``--sync``, ``--verify-checksum`` (engine ``verify``),
-   ``--restart LOG``, the four filter flags, ``--md-mtime``, ``--md-path``, plus ours:
-   ``--settle``, ``--rescan-interval``, ``--log-dir``, ``--dry-run``. Build ``Filters`` (with
-   ``log.LOG_GLOBS`` always added to the excludes) and ``MetadataRules`` first, so a bad
-   pattern fails before any connection. Create the ``IngestLog`` (default dir: ``-p``).
-2. ``--restart LOG``: ``log.read_failed(LOG, PATH)`` gives the relative paths; one engine run
-   uploads exactly those (an explicit file list), then continues as below if asked to watch.
-3. ``--sync``/``-nw``: one engine ``upload(PATH, DEST)`` over the whole tree, with the filter as
-   a per-file selection (``Filters.reason`` gives the log's "filtered" reason; ``Filters.prunes``
-   lets the walk skip excluded folders) and not recursing without ``-r``.
-4. Watch (no ``-nw``): ``async for batch in watch.ready_batches(PATH, recursive=..., filters=...,
-   settle=...)``: one engine run per batch with that explicit file list. Between batches the
-   log is rewritten (``IngestLog.render`` on the loop, ``write_text`` in a thread). Ctrl-C
-   cancels the task group: the engine finishes or cleanly abandons the file in flight, the log
-   gets ``finished`` and the command prints a summary and exits 0. ``WatchedFolderGone`` (a
-   ``MangoError``) is printed as one line, exit 1.
-5. Every engine run gets a per-file metadata hook ``lambda info: metadata.file_avus(info.path,
-   info.mtime, rules)``; the engine applies ``avus.metadata_operations(current, desired)`` in
-   one ``apply_atomic_operations`` call when the upload has been finalized and verified, and a
-   per-file result callback turns each outcome (status, size, error, local SHA-256, seconds)
-   into a ``log.FileRecord``.
-6. ``--dry-run``: the engine's plan (status planned) plus ``file_avus`` per file, printed.
+``cli/ingest.py`` joins them to the engine: each run is an ``engine.upload`` with the filter as
+its per-file selection, ``metadata.file_avus`` as its metadata hook and a result callback that
+writes the log.
 """
 
 from __future__ import annotations

@@ -1,1 +1,2 @@
-"""iRODS side of a transfer: environment loading, sessions and error translation (PRC inside)."""
+"""iRODS side of a transfer: environment, sessions, listings and lookups, handles and parallel
+chunks, metadata, iRODS paths and error translation (python-irodsclient inside)."""

@@ -1,1 +1,2 @@
-"""Local-disk side of a transfer: walking, path mapping, atomic partial files and hashing."""
+"""Local-disk side of a transfer: walking, local paths, resumable partial files, atomic writes
+and hashing."""

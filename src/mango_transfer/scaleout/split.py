@@ -2,7 +2,7 @@
 
 The worker whose batch holds the file is the **leader**. Its engine run decides, keeps the
 resume state and verifies exactly as for any large file; only the moving of the missing ranges
-is shared (this is the run's :class:`~mango_transfer.engine.ranges.RangeMover`):
+is shared (this is the run's :class:`~mango_transfer.engine.context.RangeMover`):
 
 1. The missing ranges are cut into parts of ``part_size``. The leader opens the object (upload:
    the *primary* handle, which holds the replica and its token, as ``irods.chunks`` does) and
