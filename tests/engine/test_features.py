@@ -3,10 +3,9 @@
 
 from __future__ import annotations
 
-import io
 import json
+import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -14,7 +13,7 @@ from irods.exception import CollectionDoesNotExist, DataObjectDoesNotExist, iROD
 from irods.models import Collection, DataObject
 from irods.session import iRODSSession
 
-import mango_transfer.cli.transfer as cli_transfer
+from mango_transfer.cli import progress
 from mango_transfer.cli.main import main
 from mango_transfer.engine.options import AclGrant
 from mango_transfer.engine.stats import StatsSnapshot
@@ -101,37 +100,24 @@ def test_sync_delete_is_shown_by_dry_run_first(
     assert statuses == {"gone.txt": "deleted", "keep/a.txt": "skipped"}
 
 
-class _Captured:
-    """Every tqdm the CLI makes, forced on and writing into a buffer (stderr is no tty here)."""
-
-    def __init__(self) -> None:
-        self.bars: list[Any] = []
-
-    def __call__(self, **kwargs: Any) -> Any:
-        from tqdm import tqdm
-
-        kwargs.update(disable=False, file=io.StringIO())
-        bar = tqdm(**kwargs)
-        self.bars.append(bar)
-        return bar
-
-
 def test_progress_bar_and_report_count_what_really_moved(
     tmp_path: Path, remote_dir: str, cli_env: Zone, session: iRODSSession,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     tree = make_tree(tmp_path / "src", small=40, large=(CHUNK + 999,))
     sizes = {rel: (tree / rel).stat().st_size for rel in tree_digest(tree)}
-    captured = _Captured()
-    monkeypatch.setattr(cli_transfer, "tqdm", captured)
+    monkeypatch.setattr(progress, "is_terminal", lambda stream: stream is sys.stderr)
     snapshots: list[StatsSnapshot] = []
-    original_call = cli_transfer._Bar.__call__
+    bars: list[progress.TerminalBar] = []
+    original_call = progress.TerminalBar.__call__
 
-    def spy(self: Any, snap: StatsSnapshot) -> None:
+    def spy(self: progress.TerminalBar, snap: StatsSnapshot) -> None:
         snapshots.append(snap)
+        if self not in bars:
+            bars.append(self)
         original_call(self, snap)
 
-    monkeypatch.setattr(cli_transfer._Bar, "__call__", spy)
+    monkeypatch.setattr(progress.TerminalBar, "__call__", spy)
     report = tmp_path / "r.json"
     args = ["upload", str(tree), remote_dir, "--threads", "6", "--chunk-threshold",
             str(CHUNK), "--json-report", str(report)]
@@ -144,19 +130,28 @@ def test_progress_bar_and_report_count_what_really_moved(
     summary = json.loads(report.read_text())["summary"]
     assert summary["transferred"] == len(sizes) and summary["failed"] == 0
     assert summary["bytes"] == sum(sizes.values())
+    assert (summary["files_found"], summary["bytes_found"]) == (len(sizes), sum(sizes.values()))
     final = snapshots[-1]
     assert (final.bytes, final.transferred) == (summary["bytes"], summary["transferred"])
-    bar = captured.bars[0]
-    assert bar.n == summary["bytes"]
-    assert bar.postfix == f"{len(sizes)} files (0 failed)"
-    assert all(a.bytes <= b.bytes for a, b in zip(snapshots, snapshots[1:], strict=False))
-    assert f"{len(sizes)} new, 0 changed, 0 skipped, 0 failed" in result.output
+    assert not final.scanning and final.fraction == 1.0
+    assert (final.files_done, final.bytes_done) == (len(sizes), sum(sizes.values()))
+    # Totals only grow, and progress never runs past them.
+    assert all(a.bytes <= b.bytes and a.files_found <= b.files_found
+               for a, b in zip(snapshots, snapshots[1:], strict=False))
+    assert all(s.bytes_done <= s.bytes_found and s.files_done <= s.files_found
+               for s in snapshots)
+    bar = bars[0].bar
+    assert bar.n == 1000 and "100%|" in bar.bar_format
+    assert f"{len(sizes)}/{len(sizes)} files" in bar.bar_format
+    assert f"{len(sizes)} new, 0 changed, 0 skipped, 0 failed" in result.stdout
 
-    # Nothing moves the second time, and the numbers say so.
+    # Nothing moves the second time, and the numbers say so: the skipped files count as done.
     changed = next(p for p in tree.rglob("*.json"))
     changed.write_bytes(b"12345")
+    snapshots.clear()
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     summary = json.loads(report.read_text())["summary"]
     assert (summary["transferred"], summary["bytes"]) == (1, 5)
-    assert captured.bars[-1].n == 5
+    assert snapshots[-1].fraction == 1.0 and snapshots[-1].files_done == len(sizes)
+    assert bars[-1].bar.n == 1000

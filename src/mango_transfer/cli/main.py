@@ -14,7 +14,15 @@ from mango_transfer.cli.serve import serve
 from mango_transfer.cli.transfer import check, download, login, sync, upload
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Main(click.Group):
+    """The command group; keeps the arguments as typed (``ctx.meta["argv"]``) for reports."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["argv"] = list(args)
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mango-transfer")
 @click.option("--debug", is_flag=True, help="Log every step (engine and python-irodsclient) to "
               "stderr; passwords and tokens are blanked.")

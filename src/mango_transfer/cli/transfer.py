@@ -1,8 +1,8 @@
 """``upload``, ``download``, ``sync``, ``check`` and ``login``: thin click layers over the engine.
 
-The CLI only parses, shows one aggregate tqdm bar (bytes, with the file count beside it) fed
-from the engine's ``Stats`` snapshots, prints the summary, writes the JSON report and maps the
-outcome to an exit code: 0 only when nothing failed, 1 when some file failed, 2 when the run
+The CLI only parses, shows the run's progress (``cli/progress.py``: a bar on a terminal, plain
+lines in a log, ``-v`` lines) fed from the engine's ``Stats`` snapshots, prints the summary,
+writes the JSON report and maps the outcome to an exit code: 0 only when nothing failed, 1 when some file failed, 2 when the run
 could not start or stopped (every ``MangoError``: one line on stderr, no traceback).
 
 ``sync SRC DEST`` picks the direction from which side is remote: a path starting with
@@ -19,57 +19,25 @@ from typing import Any
 
 import anyio
 import click
-from tqdm import tqdm
 
 from mango_transfer import engine
+from mango_transfer.cli.display import parse_duration
 from mango_transfer.cli.exits import EXIT_ERROR, EXIT_FAILED_FILES, EXIT_INTERRUPTED, fail
 from mango_transfer.cli.options import options_from_params, transfer_options
+from mango_transfer.cli.progress import RunView, summary, verbose_line
+from mango_transfer.cli.reporting import run_header
 from mango_transfer.cli.scaleout import celery_options, scaled
-from mango_transfer.engine import Stats, StatsSnapshot, Status, TransferOptions
+from mango_transfer.engine import Stats, Status, TransferOptions
 from mango_transfer.engine.report import write_report
 from mango_transfer.errors import MangoError
 
 __all__ = ["check", "download", "login", "sync", "upload"]
 
-class _Bar:
-    """One aggregate bar: bytes moved, files done as postfix. Fed from snapshots (one place)."""
-
-    def __init__(self, quiet: bool) -> None:
-        self.bar: tqdm[Any] | None = None if quiet else tqdm(
-            unit="B", unit_scale=True, unit_divisor=1024, dynamic_ncols=True, file=sys.stderr,
-            desc="transfer", leave=False, disable=None)  # None: no bar when stderr is no terminal
-
-    def __call__(self, snap: StatsSnapshot) -> None:
-        if self.bar is None:
-            return
-        self.bar.n = snap.bytes
-        done = snap.transferred + snap.files_skipped + snap.files_failed
-        self.bar.set_postfix_str(f"{done} files ({snap.files_failed} failed)", refresh=False)
-        self.bar.refresh()
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
-def _summary(stats: Stats, dry_run: bool) -> str:
-    snap = stats.snapshot()
-    rate = snap.rate / 1e6
-    text = (f"{snap.files_new} new, {snap.files_changed} changed, {snap.files_skipped} skipped, "
-            f"{snap.files_failed} failed")
-    if snap.files_deleted:
-        text += f", {snap.files_deleted} deleted"
-    if dry_run:
-        text = (f"dry run: {snap.files_planned} to transfer or delete "
-                f"({snap.bytes_planned / 1e6:.1f} MB), {snap.files_skipped} unchanged")
-    return f"{text}; {snap.bytes / 1e6:.1f} MB in {snap.elapsed:.1f} s ({rate:.1f} MB/s)"
-
-
 def _execute(direction: str, src: str, dest: str, params: dict[str, Any]) -> None:
     """Run one command: on this machine, or on Celery workers with ``--celery``."""
 
-    async def local(options: TransferOptions, stats: Stats, bar: engine.Progress) -> Stats:
-        return await engine.transfer(direction, src, dest, options, stats=stats, progress=bar)
+    async def local(options: TransferOptions, stats: Stats, view: engine.Progress) -> Stats:
+        return await engine.transfer(direction, src, dest, options, stats=stats, progress=view)
 
     start = scaled(direction, src, dest, params) or local
     quiet = bool(params.get("quiet"))
@@ -81,39 +49,68 @@ def _execute(direction: str, src: str, dest: str, params: dict[str, Any]) -> Non
     # Keep every file's result only when it will be written or printed: a quiet dry run of a
     # million-entry collection must stay in bounded memory.
     stats = Stats(record_files=bool(report) or (options.dry_run and not quiet))
-    bar = _Bar(quiet)
+    view = RunView(direction, quiet=quiet, verbose=bool(params.get("verbose")),
+                   stats_interval=params.get("stats", 60.0))
+    stats.watch(view.result)
+    error: MangoError | None = None
+    interrupted = False
     try:
-        anyio.run(start, options, stats, bar)
+        anyio.run(start, options, stats, view)
     except MangoError as exc:
-        bar.close()
-        fail(exc)
+        error = exc
     except KeyboardInterrupt:
-        bar.close()
+        interrupted = True
+    view.close()
+    code = (EXIT_ERROR if error else EXIT_INTERRUPTED if interrupted
+            else EXIT_FAILED_FILES if stats.failures else 0)
+    if report:
+        why = error.user_message() if error else "interrupted" if interrupted else None
+        header = run_header(direction, src, dest, options, exit_code=code, error=why)
+        try:
+            write_report(stats, report, header)
+        except MangoError as exc:
+            fail(exc)
+    if error is not None:
+        fail(error)
+    if interrupted:
         click.echo("mango-transfer: interrupted; run the same command again to resume",
                    err=True)
         sys.exit(EXIT_INTERRUPTED)
-    bar.close()
-    if options.dry_run and not quiet:
+    if options.dry_run and not quiet and not view.verbose:
         for result in stats.results:
             if result.status is Status.PLANNED:
-                verb = "delete" if result.action == "delete" else "transfer"
-                click.echo(f"would {verb}: {result.path} ({result.reason})")
+                click.echo(verbose_line(result))
     for failure in stats.failures:
         click.echo(f"failed: {failure.path}: {failure.reason}", err=True)
-    if report:
-        try:
-            write_report(stats, report)
-        except MangoError as exc:
-            fail(exc)
     if not quiet:
-        click.echo(_summary(stats, options.dry_run))
-    if stats.failures:
-        sys.exit(EXIT_FAILED_FILES)
+        click.echo(summary(stats.snapshot(), options.dry_run))
+    sys.exit(code)
+
+
+class _Duration(click.ParamType):
+    name = "DURATION"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, (int, float)):
+            return float(value)
+        try:
+            return parse_duration(str(value))
+        except MangoError as exc:
+            self.fail(exc.user_message(), param, ctx)
 
 
 def _common(func: Callable[..., Any]) -> Callable[..., Any]:
     func = click.option("--json-report", type=click.Path(dir_okay=False), default=None,
-                        help="Write {summary, files} as JSON to FILE.", metavar="FILE")(func)
+                        help="Write the run as JSON to FILE: a header (command, options, zone, "
+                             "times, exit code), the totals and one entry per file "
+                             "(schemas/report.schema.json).", metavar="FILE")(func)
+    func = click.option("--stats", type=_Duration(), default="60s", show_default=True,
+                        metavar="DURATION", envvar="MANGO_STATS", show_envvar=True,
+                        help="When stdout is not a terminal (cron, SLURM, a pipe), print a "
+                             "progress line this often, e.g. 30s, 5m (0: never).")(func)
+    func = click.option("--verbose", "-v", is_flag=True,
+                        help="One line per file: new, changed, resumed from N bytes, skipped "
+                             "and why, verified, failed and why.")(func)
     return click.option("--quiet", "-q", is_flag=True,
                         help="No progress bar and no summary; failures are still shown.")(func)
 

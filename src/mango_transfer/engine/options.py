@@ -88,11 +88,12 @@ class TransferOptions:
     retry_backoff: float = 1.0
     acl: tuple[AclGrant, ...] = ()
     delete: bool = False
+    max_backlog: int = 10_000
     state_dir: str | None = None  # None: $XDG_STATE_HOME/mango-transfer (engine/resume.py)
 
     def __post_init__(self) -> None:
         minimum = {"threads": 1, "chunk_connections": 1, "chunk_threshold": 1, "retries": 0,
-                   "modify_window": 0}
+                   "modify_window": 0, "max_backlog": 1}
         for name, low in minimum.items():
             if getattr(self, name) < low:
                 flag = "--" + name.replace("_", "-")
@@ -165,6 +166,9 @@ OPTION_TABLE: tuple[OptionSpec, ...] = (
                group="Performance"),
     OptionSpec("chunk_connections", "Connections per large file above --chunk-threshold.",
                metavar="N", group="Performance"),
+    OptionSpec("max_backlog", "Files the walk may run ahead of the transfers; the progress "
+               "totals are known once the walk is this close to its end.", metavar="N",
+               group="Performance"),
     OptionSpec("retries", "Attempts after a transient failure (connection reset, timeout, busy "
                "server); permanent errors fail at once.", metavar="N", group="Safety"),
     OptionSpec("retry_backoff", "Seconds before the first retry; doubled for each further one.",

@@ -1,44 +1,154 @@
-"""The ``--json-report`` file: a summary and one line per file, in this shape (scripts read it).
+"""The ``--json-report`` file: a header, the totals and one entry per file (scripts read it).
 
-``{"summary": {"transferred": N, "skipped": N, "failed": N, "bytes": N, "seconds": S},
-"files": [{"path": ..., "status": "transferred"|"skipped"|"failed", "reason": ...}]}``
+Its shape is fixed by ``schemas/report.schema.json`` (JSON Schema, draft 2020-12; the tests
+validate every report they write against it) and described in the README::
 
-Dry-run plans appear with status ``"planned"`` and deletions with ``"deleted"``; both are
-counted in neither ``transferred`` nor ``skipped``.
+    {"report_version": 2,
+     "header": {"tool", "version", "command", "argv", "source", "destination", "options",
+                "zone", "started", "ended", "seconds", "exit_code", "error", "units"},
+     "summary": {"files_found", "bytes_found", "transferred", "new", "changed", "skipped",
+                 "failed", "deleted", "planned", "filtered", "resumed", "verified", "identical",
+                 "differs", "missing_on_destination", "missing_on_source", "bytes", "retries",
+                 "seconds"},
+     "files": [{"path", "size", "action", "status", "reason", "bytes_moved", "seconds",
+                "checksum", "resumed_from", "verified"}]}
+
+Every size and byte count is an exact number of bytes; times are ISO 8601 with the local
+offset. Dry-run plans appear with status ``"planned"`` and deletions with ``"deleted"``; both
+are counted in neither ``transferred`` nor ``skipped``. ``diff`` writes the same shape with
+its own statuses (``identical``, ``differs``, ``missing_on_destination``,
+``missing_on_source``, ``failed``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from mango_transfer.engine.stats import Stats
+from mango_transfer import __version__
+from mango_transfer.engine.stats import FileResult, Stats
 from mango_transfer.localfs.errors import translate_os_errors
 
-__all__ = ["report_dict", "write_report"]
+__all__ = ["REPORT_VERSION", "RunHeader", "file_entry", "options_dict", "report_dict",
+           "write_report"]
+
+REPORT_VERSION = 2
 
 
-def report_dict(stats: Stats) -> dict[str, Any]:
-    snap = stats.snapshot()
+@dataclass(frozen=True)
+class RunHeader:
+    """What the report says about the run itself (the caller knows it; the engine does not).
+
+    ``zone``: ``{"name", "host", "port", "user"}`` of the environment used, None when it could
+    not be read. ``exit_code`` and ``error`` (one line) as the command ended.
+    """
+
+    command: str
+    source: str
+    destination: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+    zone: Mapping[str, Any] | None = None
+    argv: Sequence[str] = ()
+    exit_code: int | None = None
+    error: str | None = None
+
+
+def options_dict(options: Any) -> dict[str, Any]:
+    """A dataclass of options as JSON values (tuples become lists, other values strings)."""
+    out: dict[str, Any] = {}
+    for item in dataclasses.fields(options):
+        out[item.name] = _json_value(getattr(options, item.name))
+    return out
+
+
+def _json_value(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (tuple, list, set, frozenset)):
+        return [_json_value(item) for item in value]
+    if isinstance(value, Mapping):
+        return {str(key): _json_value(item) for key, item in value.items()}
+    return str(value)
+
+
+def _timestamp(seconds: float | None) -> str | None:
+    if seconds is None:
+        return None
+    return datetime.fromtimestamp(seconds).astimezone().isoformat(timespec="milliseconds")
+
+
+def file_entry(result: FileResult) -> dict[str, Any]:
     return {
-        "summary": {
-            "transferred": snap.transferred,
-            "skipped": snap.files_skipped,
-            "failed": snap.files_failed,
-            "bytes": snap.bytes,
-            "seconds": round(snap.elapsed, 3),
-        },
-        "files": [{"path": r.path, "status": r.status.value, "reason": r.reason}
-                  for r in stats.results],
+        "path": result.path,
+        "size": result.size,
+        "action": result.action,
+        "status": result.status.value,
+        "reason": result.reason,
+        "bytes_moved": result.bytes_moved,
+        "seconds": None if result.seconds is None else round(result.seconds, 3),
+        "checksum": result.checksum,
+        "resumed_from": result.resumed_from,
+        "verified": result.verified,
     }
 
 
-def write_report(stats: Stats, path: str | os.PathLike[str]) -> Path:
+def report_dict(stats: Stats, header: RunHeader | None = None) -> dict[str, Any]:
+    snap = stats.snapshot()
+    head = header or RunHeader(command="", source="", destination="")
+    return {
+        "report_version": REPORT_VERSION,
+        "header": {
+            "tool": "mango-transfer",
+            "version": __version__,
+            "command": head.command,
+            "argv": list(head.argv),
+            "source": head.source,
+            "destination": head.destination,
+            "options": _json_value(head.options),
+            "zone": None if head.zone is None else _json_value(head.zone),
+            "started": _timestamp(stats.started_at),
+            "ended": _timestamp(stats.finished_at),
+            "seconds": round(snap.elapsed, 3),
+            "exit_code": head.exit_code,
+            "error": head.error,
+            "units": "bytes",
+        },
+        "summary": {
+            "files_found": snap.files_found,
+            "bytes_found": snap.bytes_found,
+            "transferred": snap.transferred,
+            "new": snap.files_new,
+            "changed": snap.files_changed,
+            "skipped": snap.files_skipped,
+            "failed": snap.files_failed,
+            "deleted": snap.files_deleted,
+            "planned": snap.files_planned,
+            "filtered": snap.files_filtered,
+            "resumed": snap.files_resumed,
+            "verified": snap.files_verified,
+            "identical": snap.files_identical,
+            "differs": snap.files_differ,
+            "missing_on_destination": snap.missing_on_destination,
+            "missing_on_source": snap.missing_on_source,
+            "bytes": snap.bytes,
+            "retries": snap.retries,
+            "seconds": round(snap.elapsed, 3),
+        },
+        "files": [file_entry(result) for result in stats.results],
+    }
+
+
+def write_report(stats: Stats, path: str | os.PathLike[str],
+                 header: RunHeader | None = None) -> Path:
     """Write the report as UTF-8 JSON (blocking; call at the end of a run)."""
     target = Path(path)
     with translate_os_errors(target):
-        target.write_text(json.dumps(report_dict(stats), indent=2, ensure_ascii=False) + "\n",
-                          encoding="utf-8")
+        target.write_text(json.dumps(report_dict(stats, header), indent=2, ensure_ascii=False)
+                          + "\n", encoding="utf-8")
     return target

@@ -3,7 +3,7 @@ move.
 
 Shape of a run (one anyio task group)::
 
-    producer ──(bounded memory stream, 4×threads)──▶ worker × --threads
+    producer ──(bounded memory stream, --max-backlog)──▶ worker × --threads
       │  merges the source walk with the destination listing (both in catalog order)
       │  and creates each destination directory once, before its files are queued
       ▼
@@ -11,6 +11,9 @@ Shape of a run (one anyio task group)::
 
 - **Bounded memory.** Both listings are streamed and merged side by side (``merge.py``), so
   neither is ever held whole; the queue's finite buffer parks the walk when workers fall behind.
+  Its size is ``--max-backlog`` (10,000 files, rclone's default): far enough ahead that the
+  walk's running totals (``Stats.discovered``) are the run's totals early in most runs, a few
+  MB of memory at most.
 - **Decisions** are ``decide()`` (pure) plus one rule of our own: a destination replica that is
   not good (stale or intermediate, i.e. an interrupted upload) is always *changed*.
 - **Threads and sessions.** Every PRC call runs via ``anyio.to_thread.run_sync`` with the run's
@@ -98,6 +101,7 @@ class _Outcome:
     reason: str
     action: str
     checksum: str | None = None
+    moved: Moved | None = None  # what the transfer did, when bytes moved
 
 
 class _StepFailed(Exception):
@@ -153,11 +157,14 @@ class Runner:
                             if entry.dst is None:  # the first new file: its collection now
                                 await self.prepare_dir(waiting)
                             waiting = None  # (an object listed in it proves it exists)
+                        if entry.src is not None or entry.error is not None:
+                            self.stats.discovered(entry.src.size if entry.src else 0)
                         broken = self.broken_dir(entry.path)
                         if broken is not None and entry.src is not None:
                             self.result(entry, _Outcome(Status.FAILED, broken, "error"))
                             continue
                         await send.send(entry)
+            self.stats.walk_finished()
 
     async def prepare_dir(self, relative: str) -> None:
         """Create one destination folder; when that fails for good, only the files below it
@@ -186,10 +193,15 @@ class Runner:
         """Count one file's outcome and tell the ``on_result`` hook; ``started``: when a
         worker took the file up (the result then says how long it took)."""
         size = item.src.size if item.src is not None else (item.dst.size if item.dst else 0)
+        moved = outcome.moved
         result = FileResult(
             item.path, outcome.status, outcome.reason, outcome.action, size,
             checksum=outcome.checksum,
-            seconds=None if started is None else time.monotonic() - started)
+            seconds=None if started is None else time.monotonic() - started,
+            bytes_moved=moved.bytes if moved is not None else 0,
+            resumed_from=max(0, size - moved.bytes) if moved is not None and moved.resumed
+            else None,
+            verified=moved is not None and moved.checksum is not None and self.options.verify)
         self.stats.add_result(result)
         if self.hooks.on_result is not None:
             self.hooks.on_result(result)
@@ -227,7 +239,7 @@ class Runner:
             return _Outcome(Status.DELETED, reason, action)
         moved = await self.attempt(self.direction.transfer, item, action)
         await self.set_metadata(item, fresh=item.dst is None)
-        return _Outcome(Status.TRANSFERRED, reason, action, moved.checksum or checksum)
+        return _Outcome(Status.TRANSFERRED, reason, action, moved.checksum or checksum, moved)
 
     async def decide(self, item: Item) -> tuple[Decision, str | None]:
         """The decision, and the source's checksum when the decision compared checksums (a
@@ -304,7 +316,8 @@ class Runner:
         async with anyio.create_task_group() as outer:
             if progress is not None:
                 outer.start_soon(self.tick, progress)
-            send, receive = anyio.create_memory_object_stream[Item](max(16, 4 * threads))
+            send, receive = anyio.create_memory_object_stream[Item](
+                max(4 * threads, self.options.max_backlog))
             async with anyio.create_task_group() as group:
                 group.start_soon(self.produce, send.clone())
                 for _ in range(threads):

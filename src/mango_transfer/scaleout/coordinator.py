@@ -161,6 +161,8 @@ class _Follower:
     async def _walk(self, walker: engine.Direction) -> None:
         batcher = Batcher(self.scale.batch_files, self.scale.batch_bytes, self.alone_from)
         async for entry in walker.source():
+            if not isinstance(entry, DirInfo):  # the totals the bar shows, as discovered
+                self.stats.discovered(0 if isinstance(entry, WalkError) else entry.size)
             if isinstance(entry, WalkError):
                 self.stats.add_result(FileResult(entry.path, Status.FAILED,
                                                  entry.error.user_message(), "error"))
@@ -175,6 +177,7 @@ class _Follower:
                 await self._submit(batch)
         for batch in batcher.finish():
             await self._submit(batch)
+        self.stats.walk_finished()
 
     async def _submit(self, batch: Batch, *, whole: bool = False) -> None:
         await self._until(lambda: len(self.pending) < self.scale.max_pending)
@@ -245,9 +248,16 @@ class _Follower:
         self.stats.add_bytes(int(outcome.get("bytes", 0)))
         self.stats.count("retries", int(outcome.get("retries", 0)))
         reported = set()
-        for path, status, reason, action, size in outcome.get("results", []):
+        for row in outcome.get("results", []):
+            path, status, reason, action, size, *more = row
             reported.add(path)
-            self.stats.add_result(FileResult(path, Status(status), reason, action, size))
+            moved, checksum, seconds, resumed_from, verified = (more + [0, None, None, None,
+                                                                        False])[:5]
+            self.stats.add_result(FileResult(path, Status(status), reason, action, size,
+                                             checksum=checksum, seconds=seconds,
+                                             bytes_moved=int(moved or 0),
+                                             resumed_from=resumed_from,
+                                             verified=bool(verified)))
         error = outcome.get("error")
         if error:
             names = batch.files or [posixpath.basename(self.src)]
@@ -258,5 +268,8 @@ class _Follower:
     async def _tick(self, progress: engine.Progress) -> None:
         while True:
             snap = self.stats.snapshot()
-            progress(dataclasses.replace(snap, bytes=max(snap.bytes, self.live_bytes)))
+            live = max(snap.bytes, self.live_bytes)  # bytes of batches still running count
+            done = snap.bytes_done + live - snap.bytes
+            progress(dataclasses.replace(snap, bytes=live, bytes_done=min(
+                done, snap.bytes_found) if snap.bytes_found else done))
             await anyio.sleep(0.25)

@@ -109,7 +109,10 @@ def _transfer(payload: BatchPayload, records: RunRecords, node: str,
 
 
 def _row(result: FileResult) -> list[Any]:
-    return [result.path, result.status.value, result.reason, result.action, result.size]
+    """One result as JSON for Redis: the five first fields, then what the report adds."""
+    return [result.path, result.status.value, result.reason, result.action, result.size,
+            result.bytes_moved, result.checksum, result.seconds, result.resumed_from,
+            result.verified]
 
 
 class _Reporter:
