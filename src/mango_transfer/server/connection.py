@@ -14,12 +14,12 @@ from anyio.abc import ByteStream
 from anyio.streams.tls import TLSStream
 
 from . import native
-from .api import AUTH_APIS, HANDLERS, Reply
+from .api import HANDLERS, Reply
 from .api.data import abandon
 from .api.query import close_all
+from .api_table import refusal
 from .codes import (
     SERVER_NEGOTIATION_ERROR,
-    SYS_NO_API_PRIV,
     SYS_UNMATCHED_API_NUM,
     IrodsError,
     ProtocolViolation,
@@ -158,10 +158,12 @@ class ClientSession:
         try:
             if injected is not None:
                 raise IrodsError(injected, "fault injection")
+            refused = refusal(number, self.state.user, bool(message.body))
+            if refused is not None:
+                log.info("api %d from %s refused: %d", number, self.state.peer, refused)
+                return Reply(int_info=refused)  # as iRODS: no body, no error stack
             if self.native and message.body and handler is not None:
                 message.element = native.decode(message.body, self._request_struct(number))
-            if self.state.user is None and number not in AUTH_APIS:
-                raise IrodsError(SYS_NO_API_PRIV, "not authenticated")
             if handler is None:
                 raise IrodsError(SYS_UNMATCHED_API_NUM, f"API {number} is not implemented")
             return await handler(self.server, self.state, message)

@@ -7,9 +7,11 @@ collection paths get their trailing slash removed; the error codes below are the
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Mapping
 
 from .catalog import READ, Catalog, User
 from .codes import (
+    CAT_INSUFFICIENT_PRIVILEGE_LEVEL,
     CAT_NO_ACCESS_PERMISSION,
     CAT_UNKNOWN_COLLECTION,
     SYS_INVALID_FILE_PATH,
@@ -20,6 +22,7 @@ from .codes import (
 )
 
 MAX_PATH_BYTES = 1088
+ADMIN_KW = "irodsAdmin"
 
 
 def _check_length(path: str) -> None:
@@ -56,6 +59,19 @@ def collection_path(path: str) -> str | None:
 
 def access(catalog: Catalog, object_id: int, user: User) -> int:
     return catalog.access_level(object_id, user)
+
+
+def admin_mode(user: User, options: Mapping[str, str]) -> bool:
+    """Whether a request asks for admin mode (``irodsAdmin``); only a rodsadmin may ask.
+
+    iRODS 5 refuses anyone else with CAT_INSUFFICIENT_PRIVILEGE_LEVEL before the operation
+    touches anything, rather than ignoring the keyword.
+    """
+    if ADMIN_KW not in options:
+        return False
+    if not user.is_admin:
+        raise IrodsError(CAT_INSUFFICIENT_PRIVILEGE_LEVEL, "admin mode needs a rodsadmin")
+    return True
 
 
 def require(catalog: Catalog, object_id: int, user: User, level: int, admin_mode: bool = False) -> None:

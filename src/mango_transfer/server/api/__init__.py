@@ -16,8 +16,8 @@ from . import (
     specific_query,
     user_admin,
 )
-from .base import AUTH_APIS, HANDLERS, Reply
+from .base import HANDLERS, Reply
 
-__all__ = ["AUTH_APIS", "HANDLERS", "Reply", "admin", "auth", "bulk", "collections", "copy", "data",
+__all__ = ["HANDLERS", "Reply", "admin", "auth", "bulk", "collections", "copy", "data",
            "metadata", "put_get", "query", "rsync", "specific_query",
            "user_admin"]

@@ -27,7 +27,6 @@ class Reply:
 
 Handler = Callable[[ServerState, ConnectionState, Message], Awaitable[Reply]]
 HANDLERS: dict[int, Handler] = {}
-AUTH_APIS = {703, 704, 725, 1201, 110000}
 
 
 def api(number: int) -> Callable[[Handler], Handler]:

@@ -15,7 +15,7 @@ from ..codes import (
     USER_FILE_DOES_NOT_EXIST,
     IrodsError,
 )
-from ..namespace import collection_path, require
+from ..namespace import ADMIN_KW, admin_mode, collection_path, require
 from ..state import ConnectionState, ServerState
 from ..wire import Message
 from .base import Reply, api, body, user_of
@@ -88,7 +88,10 @@ async def rm_coll(server: ServerState, connection: ConnectionState, message: Mes
     coll = catalog.coll(path) if path else None
     if coll is None:
         raise IrodsError(USER_FILE_DOES_NOT_EXIST, str(path))
-    admin = "irodsAdmin" in kvp
+    trash_root = f"/{server.config.zone}/trash/"
+    deleting = "forceFlag" in kvp or coll["coll_name"].startswith(trash_root)
+    # Only a deletion checks the admin keyword; a move to the trash ignores it, as in iRODS 5.
+    admin = admin_mode(user, kvp) if deleting else ADMIN_KW in kvp and user.is_admin
     require(catalog, coll["coll_id"], user, WRITE, admin_mode=admin)
     if "recursiveOpr" not in kvp and catalog.has_children(coll):
         raise IrodsError(CAT_COLLECTION_NOT_EMPTY, str(path))
@@ -98,8 +101,7 @@ async def rm_coll(server: ServerState, connection: ConnectionState, message: Mes
         require(catalog, row["data_id"], user, WRITE, admin_mode=admin)
         if row["data_id"] in server.open_replicas:
             raise IrodsError(HIERARCHY_ERROR, "an object in the collection is open for write")
-    trash_root = f"/{server.config.zone}/trash/"
-    if "forceFlag" in kvp or coll["coll_name"].startswith(trash_root):
+    if deleting:
         _delete_tree(server, colls, objects)
     else:
         _move_tree_to_trash(server, user, coll["coll_name"])

@@ -48,7 +48,7 @@ from ..codes import (
     USER_FILE_DOES_NOT_EXIST,
     IrodsError,
 )
-from ..namespace import data_path, require
+from ..namespace import ADMIN_KW, admin_mode, data_path, require
 from ..state import ConnectionState, Descriptor, OpenReplica, ServerState
 from ..wire import Message
 from ..xmlpack import Struct
@@ -122,6 +122,10 @@ async def open_object(server: ServerState, connection: ConnectionState, inp: dic
         created = True
         row = catalog.data_by_id(data_id)
         assert row is not None
+    if writing and ADMIN_KW in kvp and not user.is_admin:
+        if created:  # iRODS registers the new replica before it refuses: it stays, stale
+            catalog.update_data(row["data_id"], data_is_dirty=REPL_STALE)
+        admin_mode(user, kvp)
     replica = None if created else _join_or_lock(server, row, kvp)
     require(catalog, row["data_id"], user, WRITE if writing else READ)
     data_id = row["data_id"]
@@ -370,7 +374,7 @@ async def data_obj_unlink(server: ServerState, connection: ConnectionState, mess
     user = user_of(connection)
     path, kvp, row = _existing_object(server, message)
     catalog = server.catalog
-    require(catalog, row["data_id"], user, WRITE, admin_mode="irodsAdmin" in kvp)
+    require(catalog, row["data_id"], user, WRITE, admin_mode=admin_mode(user, kvp))
     if row["data_id"] in server.open_replicas:
         raise IrodsError(HIERARCHY_ERROR, "object is open for write")
     if "forceFlag" in kvp or path.startswith(f"/{server.config.zone}/trash/"):
@@ -438,7 +442,8 @@ async def data_obj_chksum(server: ServerState, connection: ConnectionState, mess
     user = user_of(connection)
     _, kvp, row = _existing_object(server, message)
     catalog = server.catalog
-    require(catalog, row["data_id"], user, READ, admin_mode="irodsAdmin" in kvp)
+    admin = admin_mode(user, kvp)
+    require(catalog, row["data_id"], user, READ, admin_mode=admin)
     if row["data_is_dirty"] not in (REPL_GOOD, REPL_STALE) or row["data_id"] in server.open_replicas:
         raise IrodsError(SYS_REPLICA_INACCESSIBLE, "replica is not at rest")
     stored = row["data_checksum"] or ""
@@ -455,7 +460,7 @@ async def data_obj_chksum(server: ServerState, connection: ConnectionState, mess
         return str_reply(stored)
     if "no_compute" in kvp:
         return str_reply(stored)
-    require(catalog, row["data_id"], user, WRITE, admin_mode="irodsAdmin" in kvp)
+    require(catalog, row["data_id"], user, WRITE, admin_mode=admin)
     checksum = await compute_checksum(server, row["data_id"])
     catalog.update_data(row["data_id"], data_checksum=checksum)
     return str_reply(checksum)
@@ -510,7 +515,7 @@ async def mod_data_obj_meta(server: ServerState, connection: ConnectionState, me
     row = server.catalog.data_object(path)
     if row is None:
         raise IrodsError(CAT_NO_ROWS_FOUND, path)
-    require(server.catalog, row["data_id"], user, WRITE, admin_mode="irodsAdmin" in changes)
+    require(server.catalog, row["data_id"], user, WRITE, admin_mode=ADMIN_KW in changes)
     fields: dict[str, object] = {}
     for key, value in changes.items():
         column = _META_FIELDS.get(key)

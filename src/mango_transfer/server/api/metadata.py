@@ -18,6 +18,7 @@ from ..codes import (
     SYS_NO_API_PRIV,
     IrodsError,
 )
+from ..namespace import admin_mode
 from ..state import ConnectionState, ServerState
 from ..wire import Message
 from .base import Reply, api, body, json_reply, json_request, user_of
@@ -70,7 +71,7 @@ async def mod_avu(server: ServerState, connection: ConnectionState, message: Mes
     element = body(message)
     args = [element.get_str(f"arg{i}") for i in range(10)]
     operation, kind, name, attr, value, units = args[:6]
-    admin = "irodsAdmin" in element.kvp() or operation == "adda"
+    admin = admin_mode(user, element.kvp()) or operation == "adda"
     object_id = _target(server, kind, name, 0)
     _may_edit_metadata(server, user, kind, object_id, admin)
     catalog = server.catalog
@@ -140,7 +141,10 @@ async def atomic_metadata(server: ServerState, connection: ConnectionState, mess
     if not isinstance(operations, list):
         raise IrodsError(SYS_INVALID_INPUT_PARAM, "operations must be a list")
     object_id = _target(server, kind, name, SYS_INVALID_INPUT_PARAM)
-    _may_edit_metadata(server, user, kind, object_id, bool(request.get("admin_mode")))
+    admin = bool(request.get("admin_mode"))
+    if admin and not user.is_admin:
+        raise IrodsError(CAT_INSUFFICIENT_PRIVILEGE_LEVEL, "admin mode needs a rodsadmin")
+    _may_edit_metadata(server, user, kind, object_id, admin)
     catalog = server.catalog
     try:
         with catalog.transaction():
@@ -186,7 +190,7 @@ async def mod_access_control(server: ServerState, connection: ConnectionState, m
     if admin:
         level_name = level_name[len("admin:"):]
         if not user.is_admin:
-            raise IrodsError(CAT_INSUFFICIENT_PRIVILEGE_LEVEL, "admin mode needs rodsadmin")
+            raise IrodsError(CAT_NO_ACCESS_PERMISSION, "You must be the admin to use the -M admin mode")
     path = element.get_str("path")
     catalog = server.catalog
     coll = catalog.coll(path.rstrip("/") or "/") if path.startswith("/") else None
