@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import sqlite3
 import uuid
 
@@ -40,12 +41,15 @@ from ..codes import (
     HIERARCHY_ERROR,
     INTERMEDIATE_REPLICA_ACCESS,
     OBJ_PATH_DOES_NOT_EXIST,
-    SYS_COPY_LEN_ERR,
     SYS_INVALID_INPUT_PARAM,
+    SYS_REPLICA_DOES_NOT_EXIST,
     SYS_REPLICA_INACCESSIBLE,
     UNIX_FILE_WRITE_ERR,
     USER_CHKSUM_MISMATCH,
     USER_FILE_DOES_NOT_EXIST,
+    USER_FILE_SIZE_MISMATCH,
+    USER_INCOMPATIBLE_PARAMS,
+    USER_INVALID_REPLICA_INPUT,
     IrodsError,
 )
 from ..namespace import ADMIN_KW, admin_mode, data_path, require
@@ -64,6 +68,29 @@ def sha2_string(digest: bytes) -> str:
 async def compute_checksum(server: ServerState, data_id: int) -> str:
     digest = await anyio.to_thread.run_sync(server.vault.sha256, data_id)
     return sha2_string(digest)
+
+
+# -- replicas --------------------------------------------------------------------------------
+def requested_replica(options: dict[str, str]) -> int | None:
+    """The replica number a request names (``replNum``), read as iRODS does with ``std::stoi``:
+    the leading integer counts (``" 0"``, ``"3abc"``), no integer or one out of range is
+    USER_INVALID_REPLICA_INPUT, and a negative number names none."""
+    text = options.get("replNum")
+    if text is None:
+        return None
+    match = re.match(r"[ \t\n\r\f\v]*([+-]?\d+)", text)
+    if match is None or not -(2**31) <= int(match.group(1)) < 2**31:
+        raise IrodsError(USER_INVALID_REPLICA_INPUT, f"invalid replica number {text!r}")
+    number = int(match.group(1))
+    return number if number >= 0 else None
+
+
+def check_replica(options: dict[str, str], exists: bool) -> None:
+    """Every object here has one replica, number 0: naming another, or any replica of an object
+    that does not exist, is SYS_REPLICA_DOES_NOT_EXIST (before the missing object is reported)."""
+    number = requested_replica(options)
+    if number is not None and (number != 0 or not exists):
+        raise IrodsError(SYS_REPLICA_DOES_NOT_EXIST, f"no replica {number}")
 
 
 # -- open ----------------------------------------------------------------------------------
@@ -112,8 +139,9 @@ async def open_object(server: ServerState, connection: ConnectionState, inp: dic
     writing = flags & O_ACCMODE != 0
     if catalog.coll(path) is not None:
         raise IrodsError(CAT_NAME_EXISTS_AS_COLLECTION if flags & O_CREAT else OBJ_PATH_DOES_NOT_EXIST, path)
-    coll = _parent_collection(server, path, user, creating=bool(flags & O_CREAT))
     row = catalog.data_object(path)
+    check_replica(kvp, exists=row is not None)
+    coll = _parent_collection(server, path, user, creating=bool(flags & O_CREAT))
     created = False
     if row is None:
         if not flags & O_CREAT:
@@ -432,30 +460,45 @@ def _rename_object(server: ServerState, user: User, source: str, target: str) ->
 
 
 # -- checksum, touch, modDataObjMeta, stat ---------------------------------------------------
-def _verification_failure(code: int, message: str) -> Reply:
-    report = json.dumps([{"severity": "error", "error_code": code, "message": message}])
-    return str_reply(report, int_info=CHECK_VERIFICATION_RESULTS)
+async def _verify(server: ServerState, row: sqlite3.Row, kvp: dict[str, str]) -> Reply:
+    """VERIFY_CHKSUM_KW, as iRODS 5 words it: the size check, then the checksum (a replica
+    without one is a warning, and stops there); findings go back as a JSON list with
+    CHECK_VERIFICATION_RESULTS, nothing found is an empty success."""
+    if "forceChksum" in kvp:
+        raise IrodsError(USER_INCOMPATIBLE_PARAMS, "verify and force are exclusive")
+    findings: list[dict[str, object]] = []
+
+    def report(severity: str, code: int, text: str) -> None:
+        findings.append({"severity": severity, "error_code": code, "message": f"{text} [0]."})
+
+    if server.vault.size(row["data_id"]) != row["data_size"]:
+        report("error", USER_FILE_SIZE_MISMATCH,
+               "ERROR: Physical size does not match size in catalog for replica")
+    stored = row["data_checksum"] or ""
+    if not stored:
+        report("warning", CAT_NO_CHECKSUM_FOR_REPLICA, "WARNING: No checksum available for replica")
+    elif "no_compute" not in kvp and await compute_checksum(server, row["data_id"]) != stored:
+        report("error", USER_CHKSUM_MISMATCH,
+               "ERROR: Computed checksum does not match what is in the catalog for replica")
+    if not findings:
+        return Reply()
+    text = json.dumps(findings, sort_keys=True, separators=(",", ":"))  # nlohmann's layout
+    return str_reply(text, int_info=CHECK_VERIFICATION_RESULTS)
 
 
 @api(629)
 async def data_obj_chksum(server: ServerState, connection: ConnectionState, message: Message) -> Reply:
     user = user_of(connection)
     _, kvp, row = _existing_object(server, message)
+    check_replica(kvp, exists=True)
     catalog = server.catalog
     admin = admin_mode(user, kvp)
     require(catalog, row["data_id"], user, READ, admin_mode=admin)
     if row["data_is_dirty"] not in (REPL_GOOD, REPL_STALE) or row["data_id"] in server.open_replicas:
         raise IrodsError(SYS_REPLICA_INACCESSIBLE, "replica is not at rest")
-    stored = row["data_checksum"] or ""
     if "verifyChksum" in kvp:
-        if not stored:
-            return _verification_failure(CAT_NO_CHECKSUM_FOR_REPLICA, "replica has no checksum")
-        if server.vault.size(row["data_id"]) != row["data_size"]:
-            return _verification_failure(SYS_COPY_LEN_ERR, "size in vault differs from catalog")
-        actual = await compute_checksum(server, row["data_id"])
-        if actual != stored:
-            return _verification_failure(USER_CHKSUM_MISMATCH, f"stored {stored}, computed {actual}")
-        return Reply()  # iRODS sends no body when verification finds nothing wrong
+        return await _verify(server, row, kvp)
+    stored = row["data_checksum"] or ""
     if stored and "forceChksum" not in kvp:
         return str_reply(stored)
     if "no_compute" in kvp:

@@ -2,7 +2,8 @@
 
 A continuation handle belongs to the connection that opened it: a real agent dies when PRC sends
 a continuation to a different pooled connection, so we drop the connection too rather than be
-lenient (the engine must page on one connection).
+lenient (the engine must page on one connection). Closing a query (``maxRows`` 0) with a handle
+this connection does not hold is harmless there, and here.
 """
 
 from __future__ import annotations
@@ -104,13 +105,15 @@ def _open_cursor(server: ServerState, sql: str, params: list[object]) -> sqlite3
 
 
 def _continue(server: ServerState, connection: ConnectionState, handle: int, max_rows: int) -> Reply:
+    if max_rows <= 0:
+        # Closing: iRODS frees the statement if this agent has it and answers success either
+        # way, so PRC's first(), whose close may go out on another pooled connection, works.
+        _close(connection, handle)
+        return Reply(body=_empty())
     state = connection.cursors.get(handle)
     if state is None:
         raise ProtocolViolation(f"continuation {handle} does not belong to this connection")
-    rows = state.cursor.fetchmany(max_rows) if state.cursor is not None and max_rows > 0 else []
-    if max_rows <= 0:
-        _close(connection, handle)
-        return Reply(body=_empty())
+    rows = state.cursor.fetchmany(max_rows) if state.cursor is not None else []
     if not rows:
         _close(connection, handle)
         raise IrodsError(CAT_NO_ROWS_FOUND, "no rows")
