@@ -340,3 +340,338 @@ def test_verify_reports_a_size_mismatch_then_the_checksum(zone: Zone, session: i
         {"error_code": -314000, "severity": "error",
          "message": "ERROR: Computed checksum does not match what is in the catalog for replica [0]."},
     ]
+
+
+# -- seek -------------------------------------------------------------------------------------
+def test_seek_on_a_read_handle_caps_the_offset_at_the_object_size(session: iRODSSession,
+                                                                  scratch: str) -> None:
+    path = f"{scratch}/obj"
+    _put(session, path, b"x" * 10240)
+    with session.data_objects.open(path, "r") as handle:
+        assert handle.seek(20000) == 10240
+        assert handle.read(10) == b""
+        handle.seek(5000)
+        assert handle.seek(10000, 1) == 15000  # the offset is capped, not the position
+        assert handle.seek(100, 2) == 10340
+        assert handle.seek(-100, 2) == 10140
+        with pytest.raises(iRODSException) as failure:
+            handle.seek(-5)
+        assert failure.value.code == -518022  # UNIX_FILE_LSEEK_ERR - EINVAL
+    with session.data_objects.open(path, "r+") as handle:  # a write handle seeks anywhere
+        assert handle.seek(20000) == 20000
+
+
+# -- removing collections ---------------------------------------------------------------------
+CAT_NO_ROWS_FOUND = -808000
+CAT_UNKNOWN_COLLECTION = -814000
+CAT_NAME_EXISTS_AS_COLLECTION = -833000
+CAT_NAME_EXISTS_AS_DATAOBJ = -834000
+CAT_RECURSIVE_MOVE = -837000
+CAT_COLLECTION_NOT_EMPTY = -821000
+USER_FILE_DOES_NOT_EXIST = -310000
+CATALOG_ALREADY_HAS_ITEM_BY_THAT_NAME = -809000
+
+
+def _in_trash(zone: Zone, path: str) -> str:
+    return zone.trash + path[len(zone.home):]
+
+
+@pytest.mark.parametrize(("recurse", "force", "object_status", "missing_status", "trash_parent"), [
+    # not recursive: unregister at once, which finds no collection there
+    (False, False, CAT_UNKNOWN_COLLECTION, CAT_UNKNOWN_COLLECTION, False),
+    (False, True, CAT_UNKNOWN_COLLECTION, CAT_UNKNOWN_COLLECTION, False),
+    # recursive: to the trash; the trash parents are made before the move fails
+    (True, False, CAT_NO_ROWS_FOUND, CAT_NO_ROWS_FOUND, True),
+    # recursive and forced: delete
+    (True, True, CAT_NAME_EXISTS_AS_DATAOBJ, USER_FILE_DOES_NOT_EXIST, False),
+])
+def test_rmcoll_of_a_data_object_or_of_nothing(zone: Zone, session: iRODSSession, scratch: str,
+                                               recurse: bool, force: bool, object_status: int,
+                                               missing_status: int, trash_parent: bool) -> None:
+    session.collections.create(f"{scratch}/sub")
+    _put(session, f"{scratch}/sub/obj")
+    remove = session.collections.remove
+    assert _status_of(remove, f"{scratch}/sub/obj", recurse=recurse, force=force) == object_status
+    assert _status_of(remove, f"{scratch}/sub/missing", recurse=recurse, force=force) \
+        == missing_status
+    assert _objects(session, scratch) == {"sub/obj": (3, "1")}
+    assert session.collections.exists(_in_trash(zone, f"{scratch}/sub")) == trash_parent
+
+
+def test_rmcoll_without_recursion_deletes_an_empty_collection_at_once(
+        zone: Zone, session: iRODSSession, scratch: str) -> None:
+    session.collections.create(f"{scratch}/empty")
+    session.collections.create(f"{scratch}/full/sub")
+    remove = session.collections.remove
+    assert _status_of(remove, f"{scratch}/full", recurse=False) == CAT_COLLECTION_NOT_EMPTY
+    remove(f"{scratch}/empty", recurse=False)
+    assert _collections(session, scratch) == {"full", "full/sub"}
+    assert not session.collections.exists(_in_trash(zone, f"{scratch}/empty"))
+    # A missing parent is named in the error.
+    with pytest.raises(iRODSException) as failure:
+        remove(f"{scratch}/nope/deeper", recurse=False)
+    assert failure.value.code == CAT_UNKNOWN_COLLECTION
+    assert failure.value.args[0] == f"collection '{scratch}/nope' is unknown"
+
+
+# -- the trash --------------------------------------------------------------------------------
+def _trash_name(name: str, taken: str) -> bool:
+    """Whether ``name`` is the trash's answer to a clash on ``taken``: ``taken.N``, N a u32."""
+    suffix = name[len(taken) + 1:]
+    return name.startswith(taken + ".") and suffix.isdigit() and int(suffix) < 2**32
+
+
+def test_trash_layout_and_name_clashes(zone: Zone, session: iRODSSession, scratch: str) -> None:
+    trash = _in_trash(zone, scratch)
+    for _ in range(2):
+        _put(session, f"{scratch}/obj")
+        session.data_objects.unlink(f"{scratch}/obj")
+        session.collections.create(f"{scratch}/coll/sub")
+        session.collections.remove(f"{scratch}/coll")
+    objects = sorted(_objects(session, trash))
+    assert objects[0] == "obj" and _trash_name(objects[1], "obj"), objects
+    colls = _collections(session, trash)
+    clash = next(name for name in colls if "/" not in name and name != "coll")
+    assert _trash_name(clash, "coll") and colls == {"coll", "coll/sub", clash, f"{clash}/sub"}
+    assert _collections(session, scratch) == set() and _objects(session, scratch) == {}
+
+
+def test_removing_from_the_trash_without_force_trashes_again(zone: Zone, session: iRODSSession,
+                                                             scratch: str) -> None:
+    trash = _in_trash(zone, scratch)
+    _put(session, f"{scratch}/obj")
+    session.collections.create(f"{scratch}/coll/sub")
+    session.data_objects.unlink(f"{scratch}/obj")
+    session.collections.remove(f"{scratch}/coll")
+    session.data_objects.unlink(f"{trash}/obj")
+    session.collections.remove(f"{trash}/coll")
+    nested = f"{zone.trash}/{trash[1:].split('/', 1)[1]}"  # /Z/trash/home/U/trash/home/U/...
+    assert _objects(session, nested) == {"obj": (3, "1")}
+    assert _collections(session, nested) == {"coll", "coll/sub"}
+    session.data_objects.unlink(f"{nested}/obj", force=True)  # only force really deletes
+    session.collections.remove(f"{nested}/coll", force=True)
+    assert _objects(session, nested) == {} and _collections(session, nested) == set()
+
+
+def test_what_a_user_removes_from_another_home_goes_to_their_own_trash(
+        zone: Zone, session: iRODSSession) -> None:
+    from irods.access import iRODSAccess
+
+    with zone.other.session() as other:
+        shared = f"{zone.other.home}/shared{time.monotonic_ns()}"
+        other.collections.create(shared)
+        try:
+            other.acls.set(iRODSAccess("own", shared, zone.user.name))
+            _put(session, f"{shared}/mine")
+            session.collections.create(f"{shared}/sub")
+            session.data_objects.unlink(f"{shared}/mine")
+            session.collections.remove(f"{shared}/sub")
+            landed = f"{zone.trash}/{zone.other.name}/{shared.rsplit('/', 1)[1]}"
+            assert _objects(session, landed) == {"mine": (3, "1")}
+            assert _collections(session, landed) == {"sub"}
+            assert _objects(other, f"/{zone.zone_name}/trash/home/{zone.other.name}") == {}
+        finally:
+            other.collections.remove(shared, recurse=True, force=True)
+            session.collections.remove(f"{zone.trash}/{zone.other.name}", force=True)
+
+
+# -- rename and move --------------------------------------------------------------------------
+# When a move fails on a missing target collection, the real agent keeps the in-place rename
+# in its open transaction: the connection sees it, its next committing call (any change to the
+# catalog) makes it permanent, and its end without one rolls it back. These tests move through
+# a session of their own (one connection, so one agent) and look again after it has ended.
+def _eventually(probe: Callable[[], object], expected: object, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while (found := probe()) != expected and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert found == expected
+
+
+def _rename(session: iRODSSession, source: str, target: str, kind: int) -> int:
+    """DATA_OBJ_RENAME as sent (PRC's move appends the name when the target is a collection);
+    ``kind`` is the oprType: 11 a data object, 12 a collection, 0 whichever is there."""
+    from irods.api_number import api_number
+    from irods.message import FileOpenRequest, ObjCopyRequest, StringStringMap
+
+    inputs = [FileOpenRequest(objPath=path, createMode=0, openFlags=0, offset=0, dataSize=0,
+                              numThreads=0, oprType=kind, KeyValPair_PI=StringStringMap())
+              for path in (source, target)]
+    request = iRODSMessage("RODS_API_REQ", msg=ObjCopyRequest(
+        srcDataObjInp_PI=inputs[0], destDataObjInp_PI=inputs[1]),
+        int_info=api_number["DATA_OBJ_RENAME_AN"])
+    with session.pool.get_connection() as conn:
+        conn.send(request)
+        try:
+            return int(conn.recv().int_info)
+        except iRODSException as error:
+            return int(error.code)
+
+
+def test_moving_a_data_object_into_a_missing_collection_renames_it_in_place(
+        zone: Zone, session: iRODSSession, scratch: str) -> None:
+    for name in ("kept", "dropped", "same"):
+        _put(session, f"{scratch}/{name}")
+    with zone.user.session() as mover:
+        move = mover.data_objects.move
+        assert _status_of(move, f"{scratch}/kept", f"{scratch}/nope/kept2") \
+            == CAT_UNKNOWN_COLLECTION
+        assert _status_of(move, f"{scratch}/same", f"{scratch}/nope/same") \
+            == CAT_UNKNOWN_COLLECTION
+        assert set(_objects(mover, scratch)) == {"kept2", "dropped", "same"}
+        mover.collections.create(f"{scratch}/commits")  # the agent commits what it held
+    with zone.user.session() as mover:
+        assert _status_of(mover.data_objects.move, f"{scratch}/dropped", f"{scratch}/nope/x") \
+            == CAT_UNKNOWN_COLLECTION
+        assert set(_objects(mover, scratch)) == {"kept2", "x", "same"}
+    _eventually(lambda: set(_objects(session, scratch)), {"kept2", "dropped", "same"})
+
+
+def test_moving_a_collection_into_its_own_subtree(zone: Zone, session: iRODSSession,
+                                                 scratch: str) -> None:
+    session.collections.create(f"{scratch}/c/d")
+    _put(session, f"{scratch}/c/d/obj")
+    for commit in (False, True):
+        with zone.user.session() as mover:
+            # Another last name: renamed in place first, after which the target is gone.
+            assert _status_of(mover.collections.move, f"{scratch}/c", f"{scratch}/c/d/e") \
+                == CAT_UNKNOWN_COLLECTION
+            assert _collections(mover, scratch) == {"e", "e/d"}
+            assert _objects(mover, scratch) == {"e/d/obj": (3, "1")}
+            if commit:
+                mover.data_objects.touch(f"{scratch}/e/d/obj")
+        expected = {"e", "e/d"} if commit else {"c", "c/d"}
+        _eventually(lambda: _collections(session, scratch), expected)  # noqa: B023
+    # The same last name: the move itself is refused, and nothing changes.
+    assert _status_of(session.collections.move, f"{scratch}/e", f"{scratch}/e/d/e") \
+        == CAT_RECURSIVE_MOVE
+    assert _collections(session, scratch) == {"e", "e/d"}
+
+
+def test_a_failed_move_step_undoes_the_rename(session: iRODSSession, scratch: str) -> None:
+    session.collections.create(f"{scratch}/a")
+    session.collections.create(f"{scratch}/b/taken_coll")
+    for name in ("a/x", "a/y", "a/clash", "b/taken", "a/z"):
+        _put(session, f"{scratch}/{name}")
+    def move(source: str, target: str) -> int:
+        return _rename(session, f"{scratch}/{source}", f"{scratch}/{target}", 11)
+
+    # the new name is taken where the object is (though free where it goes)
+    assert move("a/x", "b/clash") == CAT_NAME_EXISTS_AS_DATAOBJ
+    # the name is taken where it goes, by a data object or by a collection
+    assert move("a/y", "b/taken") == CAT_NAME_EXISTS_AS_DATAOBJ
+    assert move("a/z", "b/taken_coll") == CAT_NAME_EXISTS_AS_COLLECTION
+    assert _objects(session, scratch) == {name: (3, "1") for name in
+                                          ("a/x", "a/y", "a/clash", "b/taken", "a/z")}
+
+
+def test_rename_sticks_to_the_kind_it_is_asked_for(session: iRODSSession, scratch: str) -> None:
+    _put(session, f"{scratch}/obj")
+    session.collections.create(f"{scratch}/coll")
+    assert _rename(session, f"{scratch}/obj", f"{scratch}/obj2", 12) == CAT_NO_ROWS_FOUND
+    assert _rename(session, f"{scratch}/coll", f"{scratch}/coll2", 11) == CAT_NO_ROWS_FOUND
+    assert _rename(session, f"{scratch}/missing", f"{scratch}/m2", 12) == CAT_NO_ROWS_FOUND
+    assert _rename(session, f"{scratch}/obj", f"{scratch}/obj2", 0) == 0  # 0: whichever it is
+    assert _rename(session, f"{scratch}/coll", f"{scratch}/coll2", 0) == 0
+    assert _objects(session, scratch) == {"obj2": (3, "1")}
+    assert _collections(session, scratch) == {"coll2"}
+
+
+def test_modify_times_of_a_rename_and_of_a_move(session: iRODSSession, scratch: str) -> None:
+    session.collections.create(f"{scratch}/a")
+    session.collections.create(f"{scratch}/b")
+    _put(session, f"{scratch}/a/obj")
+    session.data_objects.touch(f"{scratch}/a/obj", seconds_since_epoch=1_600_000_000)
+    for coll in ("a", "b"):
+        session.collections.touch(f"{scratch}/{coll}", seconds_since_epoch=1_600_000_000)
+
+    def stamps(path: str) -> tuple[int, int, int]:
+        return (int(session.data_objects.get(path).modify_time.timestamp()),
+                int(session.collections.get(f"{scratch}/a").modify_time.timestamp()),
+                int(session.collections.get(f"{scratch}/b").modify_time.timestamp()))
+
+    session.data_objects.move(f"{scratch}/a/obj", f"{scratch}/a/renamed")
+    obj, a, b = stamps(f"{scratch}/a/renamed")
+    assert obj == 1_600_000_000 and a > 1_600_000_000 and b == 1_600_000_000
+    session.data_objects.move(f"{scratch}/a/renamed", f"{scratch}/b/renamed")
+    obj, a, b = stamps(f"{scratch}/b/renamed")
+    assert obj > 1_600_000_000 and b > 1_600_000_000  # a move is a modification of the object
+
+
+# -- what a second user may do ----------------------------------------------------------------
+@pytest.mark.parametrize(("object_level", "collection_level"), [
+    ("read", "write"), ("write", "read"), ("write", "write"), ("own", "read"), ("own", "write")])
+def test_permissions_to_delete_and_rename(zone: Zone, session: iRODSSession, scratch: str,
+                                          object_level: str, collection_level: str) -> None:
+    """Deleting or renaming needs ``own`` (``write`` is not enough); removing a collection also
+    needs write on its parent; a create over an object one may not write is a name clash."""
+    from irods.access import iRODSAccess
+
+    session.acls.set(iRODSAccess(collection_level, scratch, zone.other.name))
+    for name in ("trash", "force", "rename", "overwrite"):
+        _put(session, f"{scratch}/{name}")
+        session.acls.set(iRODSAccess(object_level, f"{scratch}/{name}", zone.other.name))
+    for name in ("ctrash", "cforce"):
+        session.collections.create(f"{scratch}/{name}")
+        session.acls.set(iRODSAccess(object_level, f"{scratch}/{name}", zone.other.name))
+    owner = object_level == "own"
+    collection_writable = collection_level == "write"
+
+    def outcome(call: Callable[..., object], *args: object, **options: object) -> int:
+        try:
+            call(*args, **options)
+        except iRODSException as error:
+            return int(error.code)
+        return 0
+
+    with zone.other.session() as other:
+        objects, colls = other.data_objects, other.collections
+        assert outcome(objects.unlink, f"{scratch}/trash") == (0 if owner else CAT_NO_ACCESS_PERMISSION)
+        assert outcome(objects.unlink, f"{scratch}/force", force=True) \
+            == (0 if owner else CAT_NO_ACCESS_PERMISSION)
+        assert outcome(objects.move, f"{scratch}/rename", f"{scratch}/renamed") \
+            == (0 if owner else CAT_NO_ACCESS_PERMISSION)
+        may_remove = owner and collection_writable
+        assert outcome(colls.remove, f"{scratch}/ctrash") \
+            == (0 if may_remove else CAT_NO_ACCESS_PERMISSION)
+        assert outcome(colls.remove, f"{scratch}/cforce", force=True) \
+            == (0 if may_remove else CAT_NO_ACCESS_PERMISSION)
+        expected = 0
+        if object_level == "read":
+            expected = CATALOG_ALREADY_HAS_ITEM_BY_THAT_NAME if collection_writable \
+                else CAT_NO_ACCESS_PERMISSION
+        assert outcome(lambda: objects.open(f"{scratch}/overwrite", "w").close()) == expected
+
+
+def test_what_another_user_may_remove_of_a_tree(zone: Zone, session: iRODSSession,
+                                                scratch: str) -> None:
+    """The other user owns the collections of each tree but not every object in them."""
+    from irods.access import iRODSAccess
+
+    session.acls.set(iRODSAccess("write", scratch, zone.other.name))
+    trees = {"refused": (("a", "write"), ("b", "own")),
+             "moved": (("a", "own"), ("b", "write"), ("sub/c", "read")),
+             "forced": (("mine", "own"), ("theirs", "write"), ("sub/hidden", "read"))}
+    for tree, objects in trees.items():
+        session.collections.create(f"{scratch}/{tree}/sub")
+        for path in (tree, f"{tree}/sub"):
+            session.acls.set(iRODSAccess("own", f"{scratch}/{path}", zone.other.name))
+        for name, level in objects:
+            _put(session, f"{scratch}/{tree}/{name}")
+            session.acls.set(iRODSAccess(level, f"{scratch}/{tree}/{name}", zone.other.name))
+    with zone.other.session() as other:
+        # To the trash: iRODS checks the first object only (by collection and name), and moves
+        # all or nothing: nothing when that one may not be deleted, everything otherwise.
+        assert _status_of(other.collections.remove, f"{scratch}/refused") \
+            == CAT_NO_ACCESS_PERMISSION
+        other.collections.remove(f"{scratch}/moved")
+        # Forced: object by object, then the collections, which are not empty.
+        assert _status_of(other.collections.remove, f"{scratch}/forced", force=True) \
+            == CAT_COLLECTION_NOT_EMPTY
+        trashed = f"{zone.other.home.replace('/home/', '/trash/home/')}/{zone.user.name}"
+        moved = f"{trashed}{scratch[len(f'/{zone.zone_name}/home/{zone.user.name}'):]}/moved"
+        assert set(_objects(other, moved)) == {"a", "b", "sub/c"}
+    with zone.admin.session() as admin:  # the other user may not delete "b", even there
+        admin.collections.remove(trashed, force=True, **ADMIN)
+    assert set(_objects(session, scratch)) == {"refused/a", "refused/b", "forced/theirs",
+                                               "forced/sub/hidden"}
+    assert _collections(session, scratch) == {"refused", "refused/sub", "forced", "forced/sub"}

@@ -15,8 +15,10 @@ from anyio.streams.tls import TLSStream
 
 from . import native
 from .api import HANDLERS, Reply
+from .api.base import COMMITTING_APIS
 from .api.data import abandon
 from .api.query import close_all
+from .api.tree import undo_uncommitted
 from .api_table import refusal
 from .codes import (
     SERVER_NEGOTIATION_ERROR,
@@ -68,6 +70,7 @@ class ClientSession:
         except Exception:  # noqa: BLE001 - one broken connection must never stop the server
             log.exception("connection %s failed unexpectedly", self.state.peer)
         finally:
+            undo_uncommitted(self.state)
             abandon(self.server, self.state)
             close_all(self.state)
             await self._close_stream()
@@ -166,7 +169,10 @@ class ClientSession:
                 message.element = native.decode(message.body, self._request_struct(number))
             if handler is None:
                 raise IrodsError(SYS_UNMATCHED_API_NUM, f"API {number} is not implemented")
-            return await handler(self.server, self.state, message)
+            reply = await handler(self.server, self.state, message)
+            if number in COMMITTING_APIS:
+                self.state.uncommitted.clear()  # the agent's commit keeps what it held
+            return reply
         except IrodsError as error:
             if error.code not in (-808000,):
                 log.info("api %d from %s failed: %s", number, self.state.peer, error)

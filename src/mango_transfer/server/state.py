@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -135,6 +136,9 @@ class ConnectionState:
     next_fd: int = 3
     cursors: dict[int, Cursor] = field(default_factory=dict)
     pam_state: dict[str, object] = field(default_factory=dict)
+    # Undo actions for catalog changes a real agent would still hold in an open transaction
+    # (see ``api/tree.py``): run when the connection ends, dropped by its next committing call.
+    uncommitted: list[Callable[[], None]] = field(default_factory=list)
 
     def allocate_fd(self) -> int:
         fd = self.next_fd

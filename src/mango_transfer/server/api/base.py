@@ -27,6 +27,9 @@ class Reply:
 
 Handler = Callable[[ServerState, ConnectionState, Message], Awaitable[Reply]]
 HANDLERS: dict[int, Handler] = {}
+# Calls that may write the catalog: a real agent commits its open transaction with them.
+COMMITTING_APIS = frozenset({601, 602, 606, 615, 622, 627, 629, 673, 679, 681, 689, 696, 701,
+                             706, 707, 714, 20002, 20004, 20005, 20007})
 
 
 def api(number: int) -> Callable[[Handler], Handler]:

@@ -9,6 +9,7 @@ socket and the vault file with pread/pwrite: no per-read catalog write.
 from __future__ import annotations
 
 import base64
+import errno
 import json
 import os
 import re
@@ -31,12 +32,12 @@ from ..catalog import (
 from ..codes import (
     BAD_INPUT_DESC_INDEX,
     CAT_NAME_EXISTS_AS_COLLECTION,
-    CAT_NAME_EXISTS_AS_DATAOBJ,
     CAT_NO_ACCESS_PERMISSION,
     CAT_NO_CHECKSUM_FOR_REPLICA,
     CAT_NO_ROWS_FOUND,
     CAT_NOT_A_DATAOBJ_AND_NOT_A_COLLECTION,
     CAT_UNKNOWN_COLLECTION,
+    CATALOG_ALREADY_HAS_ITEM_BY_THAT_NAME,
     CHECK_VERIFICATION_RESULTS,
     HIERARCHY_ERROR,
     INTERMEDIATE_REPLICA_ACCESS,
@@ -44,6 +45,7 @@ from ..codes import (
     SYS_INVALID_INPUT_PARAM,
     SYS_REPLICA_DOES_NOT_EXIST,
     SYS_REPLICA_INACCESSIBLE,
+    UNIX_FILE_LSEEK_ERR,
     UNIX_FILE_WRITE_ERR,
     USER_CHKSUM_MISMATCH,
     USER_FILE_DOES_NOT_EXIST,
@@ -52,13 +54,16 @@ from ..codes import (
     USER_INVALID_REPLICA_INPUT,
     IrodsError,
 )
-from ..namespace import ADMIN_KW, admin_mode, data_path, require
+from ..namespace import ADMIN_KW, admin_mode, collection_path, data_path, require
 from ..state import ConnectionState, Descriptor, OpenReplica, ServerState
 from ..wire import Message
 from ..xmlpack import Struct
 from .base import Reply, api, body, json_reply, json_request, str_reply, user_of
+from .trash import ADMIN_RMTRASH_KW, rmtrash_mode, trash_object
+from .tree import DELETE_OBJECT, delete_object, rename
 
 O_ACCMODE, O_CREAT, O_TRUNC = 3, 0o100, 0o1000
+RENAME_DATA_OBJ, RENAME_COLL = 11, 12  # DataObjInp oprType
 
 
 def sha2_string(digest: bytes) -> str:
@@ -155,6 +160,11 @@ async def open_object(server: ServerState, connection: ConnectionState, inp: dic
             catalog.update_data(row["data_id"], data_is_dirty=REPL_STALE)
         admin_mode(user, kvp)
     replica = None if created else _join_or_lock(server, row, kvp)
+    if (writing and flags & O_CREAT and not created
+            and catalog.access_level(row["data_id"], user) < WRITE
+            and catalog.access_level(coll["coll_id"], user) >= WRITE):
+        # iRODS takes this for a create of a name that is taken (live 5.0.2).
+        raise IrodsError(CATALOG_ALREADY_HAS_ITEM_BY_THAT_NAME, path)
     require(catalog, row["data_id"], user, WRITE if writing else READ)
     data_id = row["data_id"]
     previous_status = int(row["data_is_dirty"])
@@ -238,9 +248,16 @@ async def data_obj_lseek(server: ServerState, connection: ConnectionState, messa
     element = body(message)
     handle = descriptor(connection, element.get_int("l1descInx"))
     offset, whence = element.get_int("offset"), element.get_int("whence")
+    if not handle.writable:
+        # As iRODS 5: on a read-only handle the *offset* (whatever ``whence``) is capped at the
+        # catalog size, so a seek past the end lands on it rather than beyond.
+        row = server.catalog.data_by_id(handle.data_id)
+        offset = min(offset, int(row["data_size"])) if row is not None else offset
     base = {0: 0, 1: handle.position, 2: os.fstat(handle.os_fd).st_size}.get(whence)
-    if base is None or base + offset < 0:
+    if base is None:
         raise IrodsError(SYS_INVALID_INPUT_PARAM, "bad seek")
+    if base + offset < 0:
+        raise IrodsError(UNIX_FILE_LSEEK_ERR - errno.EINVAL, "seek before the start")
     handle.position = base + offset
     return Reply(body=Struct("fileLseekOut_PI", [("offset", handle.position)]).encode())
 
@@ -372,21 +389,6 @@ async def file_descriptor_info(server: ServerState, connection: ConnectionState,
 
 
 # -- unlink, rename --------------------------------------------------------------------------
-def _trash_path(server: ServerState, path: str) -> str:
-    zone = "/" + server.config.zone
-    return zone + "/trash" + path[len(zone):]
-
-
-def _ensure_trash_parent(server: ServerState, path: str, user: User) -> int:
-    from .collections import make_collections
-
-    parent = parent_of(path)
-    make_collections(server, parent, user, check_permission=False)
-    coll = server.catalog.coll(parent)
-    assert coll is not None
-    return int(coll["coll_id"])
-
-
 def _existing_object(server: ServerState, message: Message) -> tuple[str, dict[str, str], sqlite3.Row]:
     """The DataObjInp of a request on an existing object: its path, options and catalog row."""
     element = body(message)
@@ -399,64 +401,41 @@ def _existing_object(server: ServerState, message: Message) -> tuple[str, dict[s
 
 @api(615)
 async def data_obj_unlink(server: ServerState, connection: ConnectionState, message: Message) -> Reply:
+    """Forced or irmtrash's: deleted (``delete_object`` needed). Otherwise to the trash, even
+    from the trash."""
     user = user_of(connection)
     path, kvp, row = _existing_object(server, message)
-    catalog = server.catalog
-    require(catalog, row["data_id"], user, WRITE, admin_mode=admin_mode(user, kvp))
+    admin = admin_mode(user, kvp)
+    if rmtrash_mode(user, kvp, path) or "forceFlag" in kvp:
+        delete_object(server, user, row, admin or ADMIN_RMTRASH_KW in kvp)
+        return Reply()
+    require(server.catalog, row["data_id"], user, DELETE_OBJECT, admin_mode=admin)
     if row["data_id"] in server.open_replicas:
         raise IrodsError(HIERARCHY_ERROR, "object is open for write")
-    if "forceFlag" in kvp or path.startswith(f"/{server.config.zone}/trash/"):
-        with catalog.transaction():
-            catalog.delete_data(row["data_id"])
-            catalog.touch_coll(row["coll_id"])
-        server.vault.remove(row["data_id"])
-        return Reply()
-    trash = _trash_path(server, path)
-    with catalog.transaction():
-        coll_id = _ensure_trash_parent(server, trash, user)
-        name = trash.rsplit("/", 1)[1]
-        if catalog.data_object(trash) is not None:
-            name += f".{uuid.uuid4().int % 10**10}"
-        catalog.update_data(row["data_id"], coll_id=coll_id, data_name=name)
-        catalog.touch_coll(row["coll_id"])
+    trash_object(server, user, path)
     return Reply()
 
 
 @api(627)
 async def data_obj_rename(server: ServerState, connection: ConnectionState, message: Message) -> Reply:
-    from .collections import rename_collection
-
+    """oprType 11 renames a data object, 12 a collection, anything else whichever is there."""
     user = user_of(connection)
-    element = body(message)
-    inputs = list(element.find_all("DataObjInp_PI"))
+    inputs = list(body(message).find_all("DataObjInp_PI"))
     if len(inputs) != 2:
         raise IrodsError(SYS_INVALID_INPUT_PARAM, "rename needs source and destination")
     source, target = inputs[0].get_str("objPath"), inputs[1].get_str("objPath")
-    if inputs[0].get_int("oprType") == 12 or server.catalog.coll(source) is not None:
-        rename_collection(server, user, source, target)
-        return Reply()
-    _rename_object(server, user, data_path(source), data_path(target))
+    kind = inputs[0].get_int("oprType")
+    if kind not in (RENAME_DATA_OBJ, RENAME_COLL):
+        kind = RENAME_DATA_OBJ if server.catalog.data_object(source) is not None else RENAME_COLL
+    if kind == RENAME_COLL:
+        source_path, target_path = collection_path(source), collection_path(target)
+        if source_path is None or target_path is None:
+            raise IrodsError(CAT_NO_ROWS_FOUND, source)
+        rename(server, user, source_path, target_path, collection=True, connection=connection)
+    else:
+        rename(server, user, data_path(source), data_path(target), collection=False,
+               connection=connection)
     return Reply()
-
-
-def _rename_object(server: ServerState, user: User, source: str, target: str) -> None:
-    catalog = server.catalog
-    row = catalog.data_object(source)
-    if row is None:
-        raise IrodsError(CAT_NO_ROWS_FOUND, source)
-    require(catalog, row["data_id"], user, WRITE)
-    if catalog.coll(target) is not None:
-        raise IrodsError(CAT_NAME_EXISTS_AS_COLLECTION, target)
-    if catalog.data_object(target) is not None:
-        raise IrodsError(CAT_NAME_EXISTS_AS_DATAOBJ, target)
-    coll = catalog.coll(parent_of(target))
-    if coll is None:
-        raise IrodsError(CAT_UNKNOWN_COLLECTION, target)
-    require(catalog, coll["coll_id"], user, WRITE)
-    with catalog.transaction():
-        catalog.update_data(row["data_id"], coll_id=coll["coll_id"], data_name=target.rsplit("/", 1)[1])
-        catalog.touch_coll(row["coll_id"])
-        catalog.touch_coll(coll["coll_id"])
 
 
 # -- checksum, touch, modDataObjMeta, stat ---------------------------------------------------
