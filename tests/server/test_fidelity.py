@@ -675,3 +675,100 @@ def test_what_another_user_may_remove_of_a_tree(zone: Zone, session: iRODSSessio
     assert set(_objects(session, scratch)) == {"refused/a", "refused/b", "forced/theirs",
                                                "forced/sub/hidden"}
     assert _collections(session, scratch) == {"refused", "refused/sub", "forced", "forced/sub"}
+
+
+# -- touch (how the engine sets modify times) -------------------------------------------------
+CAT_NOT_A_DATAOBJ_AND_NOT_A_COLLECTION = -836000
+OBJ_PATH_DOES_NOT_EXIST = -358000
+SYS_INVALID_INPUT_PARAM = -130000
+SYS_NO_GOOD_REPLICA = -166000
+INPUT_ARG_NOT_WELL_FORMED_ERR = -1084000
+INVALID_OBJECT_TYPE = -1105000
+
+
+def _touch(session: iRODSSession, path: object, **options: object) -> int:
+    """TOUCH (20007) as the engine sends it; the status of the answer."""
+    from irods.api_number import api_number
+    from irods.message import JSON_Message
+
+    with session.pool.get_connection() as conn:
+        request = JSON_Message({"logical_path": path, "options": options},
+                               server_version=conn.server_version)
+        conn.send(iRODSMessage("RODS_API_REQ", msg=request, int_info=api_number["TOUCH_APN"]))
+        try:
+            return int(conn.recv().int_info)
+        except iRODSException as error:
+            return int(error.code)
+        except KeyError as error:  # PRC 3.3.0 has no class for some codes
+            return int(error.args[0])
+
+
+def test_touch_validates_its_input(session: iRODSSession, scratch: str) -> None:
+    path = f"{scratch}/obj"
+    _put(session, path)
+    assert _touch(session, "") == INPUT_ARG_NOT_WELL_FORMED_ERR
+    assert _touch(session, path, seconds_since_epoch=-5) == INPUT_ARG_NOT_WELL_FORMED_ERR
+    assert _touch(session, path, replica_number=-1) == INPUT_ARG_NOT_WELL_FORMED_ERR
+    assert _touch(session, path, replica_number="0") == SYS_INVALID_INPUT_PARAM
+    assert _touch(session, path, no_create=1) == SYS_INVALID_INPUT_PARAM
+    assert _touch(session, path, seconds_since_epoch=5, reference=path) == USER_INCOMPATIBLE_PARAMS
+    assert _touch(session, path, reference=f"{scratch}/missing") == INVALID_OBJECT_TYPE
+
+
+def test_touch_of_missing_hidden_and_busy_objects(zone: Zone, session: iRODSSession,
+                                                  scratch: str) -> None:
+    from irods.access import iRODSAccess
+
+    assert _touch(session, f"{scratch}/nope", no_create=True) == 0
+    assert _touch(session, f"{scratch}/nocoll/x", no_create=True) == 0  # nothing to create
+    assert _touch(session, f"{scratch}/nocoll/x") == CAT_NOT_A_DATAOBJ_AND_NOT_A_COLLECTION
+    assert _touch(session, f"{scratch}/new", replica_number=0) == OBJ_PATH_DOES_NOT_EXIST
+    assert _touch(session, f"{scratch}/new") == 0  # created: empty and good
+    assert _objects(session, scratch) == {"new": (0, "1")}
+    assert _touch(session, f"{scratch}/new", replica_number=3) == SYS_REPLICA_DOES_NOT_EXIST
+    assert _touch(session, f"{scratch}/new", replica_number=0, seconds_since_epoch=1_600_000_000) == 0
+    assert int(session.data_objects.get(f"{scratch}/new").modify_time.timestamp()) == 1_600_000_000
+    assert _touch(session, scratch, replica_number=0) == USER_INCOMPATIBLE_PARAMS
+    assert _touch(session, scratch, reference=f"{scratch}/new") == 0
+    assert int(session.collections.get(scratch).modify_time.timestamp()) == 1_600_000_000
+    with session.data_objects.open(f"{scratch}/busy", "w") as handle:  # intermediate
+        handle.write(b"x")
+        assert _touch(session, f"{scratch}/busy", no_create=True) == SYS_NO_GOOD_REPLICA
+    session.acls.set(iRODSAccess("read", scratch, zone.other.name))
+    session.acls.set(iRODSAccess("read", f"{scratch}/busy", zone.other.name))
+    with zone.other.session() as other:
+        assert _touch(other, f"{scratch}/busy") == CAT_NO_ACCESS_PERMISSION  # may read only
+        assert _touch(other, scratch) == CAT_NO_ACCESS_PERMISSION
+        # An object the user cannot see is missing to them; creating it is not allowed either.
+        assert _touch(other, f"{scratch}/new") == CAT_NOT_A_DATAOBJ_AND_NOT_A_COLLECTION
+        assert _touch(other, f"{scratch}/new", no_create=True) == 0
+
+
+def test_stat_shows_only_what_the_user_can_see(zone: Zone, session: iRODSSession,
+                                               scratch: str) -> None:
+    from irods.access import iRODSAccess
+    from irods.api_number import api_number
+    from irods.message import FileOpenRequest, StringStringMap
+
+    def stat(who: iRODSSession, path: str) -> int:
+        request = FileOpenRequest(objPath=path, createMode=0, openFlags=0, offset=0, dataSize=-1,
+                                  numThreads=0, oprType=0, KeyValPair_PI=StringStringMap({}))
+        with who.pool.get_connection() as conn:
+            conn.send(iRODSMessage("RODS_API_REQ", msg=request, int_info=api_number["OBJ_STAT_AN"]))
+            try:
+                return int(conn.recv().int_info)  # 1: a data object, 2: a collection
+            except iRODSException as error:
+                return int(error.code)
+
+    session.collections.create(f"{scratch}/sub")
+    _put(session, f"{scratch}/obj")
+    _put(session, f"{scratch}/sub/inner")
+    session.acls.set(iRODSAccess("read", scratch, zone.other.name))
+    session.acls.set(iRODSAccess("read", f"{scratch}/sub/inner", zone.other.name))
+    with zone.other.session() as other:
+        assert stat(other, scratch) == 2
+        assert stat(other, f"{scratch}/sub") == USER_FILE_DOES_NOT_EXIST  # no read on it
+        assert stat(other, f"{scratch}/obj") == USER_FILE_DOES_NOT_EXIST
+        assert stat(other, f"{scratch}/sub/inner") == USER_FILE_DOES_NOT_EXIST  # hidden parent
+    assert (stat(session, f"{scratch}/sub"), stat(session, f"{scratch}/sub/inner")) == (2, 1)
+    assert stat(session, f"{scratch}/missing") == USER_FILE_DOES_NOT_EXIST

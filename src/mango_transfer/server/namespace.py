@@ -84,3 +84,19 @@ def require(catalog: Catalog, object_id: int, user: User, level: int, admin_mode
 def visible_collection(catalog: Catalog, coll: sqlite3.Row, user: User) -> bool:
     """Without read on the parent collection an object is invisible, even to a rodsadmin."""
     return catalog.access_level(coll["coll_id"], user) >= READ
+
+
+def visible(catalog: Catalog, user: User, path: str) -> sqlite3.Row | None:
+    """The collection or data object at ``path`` as ``user`` can see it (a rodsadmin sees
+    all): a collection needs read on itself, a data object read on itself and on its
+    collection (live 5.0.2: stat and GenQuery agree). None when hidden or absent."""
+    coll = catalog.coll(path.rstrip("/") or "/")
+    if coll is not None:
+        return coll if user.is_admin or catalog.access_level(coll["coll_id"], user) >= READ else None
+    row = catalog.data_object(path) if path.startswith("/") else None
+    if row is None or user.is_admin:
+        return row
+    parent = catalog.coll(row["coll_name"])
+    if parent is None or not visible_collection(catalog, parent, user):
+        return None
+    return row if catalog.access_level(row["data_id"], user) >= READ else None

@@ -14,10 +14,11 @@ from . import (
     query,
     rsync,
     specific_query,
+    touch,
     user_admin,
 )
 from .base import HANDLERS, Reply
 
 __all__ = ["HANDLERS", "Reply", "admin", "auth", "bulk", "collections", "copy", "data",
            "metadata", "put_get", "query", "rsync", "specific_query",
-           "user_admin"]
+           "touch", "user_admin"]

@@ -35,7 +35,6 @@ from ..codes import (
     CAT_NO_ACCESS_PERMISSION,
     CAT_NO_CHECKSUM_FOR_REPLICA,
     CAT_NO_ROWS_FOUND,
-    CAT_NOT_A_DATAOBJ_AND_NOT_A_COLLECTION,
     CAT_UNKNOWN_COLLECTION,
     CATALOG_ALREADY_HAS_ITEM_BY_THAT_NAME,
     CHECK_VERIFICATION_RESULTS,
@@ -54,7 +53,7 @@ from ..codes import (
     USER_INVALID_REPLICA_INPUT,
     IrodsError,
 )
-from ..namespace import ADMIN_KW, admin_mode, collection_path, data_path, require
+from ..namespace import ADMIN_KW, admin_mode, collection_path, data_path, require, visible
 from ..state import ConnectionState, Descriptor, OpenReplica, ServerState
 from ..wire import Message
 from ..xmlpack import Struct
@@ -99,7 +98,7 @@ def check_replica(options: dict[str, str], exists: bool) -> None:
 
 
 # -- open ----------------------------------------------------------------------------------
-def _parent_collection(server: ServerState, path: str, user: User, creating: bool) -> sqlite3.Row:
+def parent_collection(server: ServerState, path: str, user: User, creating: bool) -> sqlite3.Row:
     coll = server.catalog.coll(parent_of(path))
     if coll is None:
         raise IrodsError(CAT_UNKNOWN_COLLECTION if creating else OBJ_PATH_DOES_NOT_EXIST, path)
@@ -108,7 +107,7 @@ def _parent_collection(server: ServerState, path: str, user: User, creating: boo
     return coll
 
 
-def _create_object(server: ServerState, coll: sqlite3.Row, path: str, user: User) -> int:
+def create_object(server: ServerState, coll: sqlite3.Row, path: str, user: User) -> int:
     require(server.catalog, coll["coll_id"], user, WRITE)
     catalog = server.catalog
     with catalog.transaction():
@@ -146,12 +145,12 @@ async def open_object(server: ServerState, connection: ConnectionState, inp: dic
         raise IrodsError(CAT_NAME_EXISTS_AS_COLLECTION if flags & O_CREAT else OBJ_PATH_DOES_NOT_EXIST, path)
     row = catalog.data_object(path)
     check_replica(kvp, exists=row is not None)
-    coll = _parent_collection(server, path, user, creating=bool(flags & O_CREAT))
+    coll = parent_collection(server, path, user, creating=bool(flags & O_CREAT))
     created = False
     if row is None:
         if not flags & O_CREAT:
             raise IrodsError(OBJ_PATH_DOES_NOT_EXIST, path)
-        data_id = _create_object(server, coll, path, user)
+        data_id = create_object(server, coll, path, user)
         created = True
         row = catalog.data_by_id(data_id)
         assert row is not None
@@ -438,7 +437,7 @@ async def data_obj_rename(server: ServerState, connection: ConnectionState, mess
     return Reply()
 
 
-# -- checksum, touch, modDataObjMeta, stat ---------------------------------------------------
+# -- checksum, modDataObjMeta, stat ----------------------------------------------------------
 async def _verify(server: ServerState, row: sqlite3.Row, kvp: dict[str, str]) -> Reply:
     """VERIFY_CHKSUM_KW, as iRODS 5 words it: the size check, then the checksum (a replica
     without one is a warning, and stops there); findings go back as a JSON list with
@@ -488,38 +487,6 @@ async def data_obj_chksum(server: ServerState, connection: ConnectionState, mess
     return str_reply(checksum)
 
 
-@api(20007)
-async def touch(server: ServerState, connection: ConnectionState, message: Message) -> Reply:
-    user = user_of(connection)
-    request = json_request(message)
-    path = str(request.get("logical_path", ""))
-    options = request.get("options") or {}
-    if not isinstance(options, dict):
-        raise IrodsError(SYS_INVALID_INPUT_PARAM, "options must be an object")
-    seconds = options.get("seconds_since_epoch")
-    stamp = timestamp(float(seconds) if isinstance(seconds, (int, float)) else None)
-    catalog = server.catalog
-    coll = catalog.coll(path.rstrip("/") or "/")
-    if coll is not None:
-        require(catalog, coll["coll_id"], user, WRITE)
-        catalog.db.execute("UPDATE colls SET modify_ts = ? WHERE coll_id = ?", (stamp, coll["coll_id"]))
-        return Reply()
-    path = data_path(path)
-    row = catalog.data_object(path)
-    if row is None:
-        if catalog.coll(parent_of(path)) is None:
-            raise IrodsError(CAT_NOT_A_DATAOBJ_AND_NOT_A_COLLECTION, path)
-        if options.get("no_create"):
-            return Reply()
-        parent = _parent_collection(server, path, user, creating=True)
-        data_id = _create_object(server, parent, path, user)
-        catalog.update_data(data_id, data_is_dirty=REPL_GOOD, modify_ts=stamp)
-        return Reply()
-    require(catalog, row["data_id"], user, WRITE)
-    catalog.update_data(row["data_id"], modify_ts=stamp)
-    return Reply()
-
-
 _META_FIELDS = {
     "dataModify": "modify_ts", "dataCreate": "create_ts", "dataSize": "data_size",
     "chksum": "data_checksum", "dataType": "data_type_name", "dataComments": "r_comment",
@@ -554,23 +521,22 @@ async def mod_data_obj_meta(server: ServerState, connection: ConnectionState, me
 
 @api(633)
 async def obj_stat(server: ServerState, connection: ConnectionState, message: Message) -> Reply:
+    """What the user can see (``namespace.visible``); anything else does not exist."""
     user = user_of(connection)
     path = body(message).get_str("objPath")
-    catalog = server.catalog
-    coll = catalog.coll(path.rstrip("/") or "/")
-    if coll is not None:
-        stat = [("objSize", 0), ("objType", 2), ("dataMode", 0), ("dataId", coll["coll_id"]),
-                ("chksum", ""), ("ownerName", coll["coll_owner_name"]),
-                ("ownerZone", coll["coll_owner_zone"]), ("createTime", coll["create_ts"]),
-                ("modifyTime", coll["modify_ts"])]
-        return Reply(int_info=2, body=Struct("RodsObjStat_PI", stat).encode())
-    row = catalog.data_object(path) if path.startswith("/") else None
-    if row is None or catalog.access_level(row["data_id"], user) < READ:
+    found = visible(server.catalog, user, path)
+    if found is None:
         raise IrodsError(USER_FILE_DOES_NOT_EXIST, path)
-    stat = [("objSize", row["data_size"]), ("objType", 1), ("dataMode", 0), ("dataId", row["data_id"]),
-            ("chksum", row["data_checksum"]), ("ownerName", row["data_owner_name"]),
-            ("ownerZone", row["data_owner_zone"]), ("createTime", row["create_ts"]),
-            ("modifyTime", row["modify_ts"])]
+    if "data_id" not in found.keys():  # a collection
+        stat = [("objSize", 0), ("objType", 2), ("dataMode", 0), ("dataId", found["coll_id"]),
+                ("chksum", ""), ("ownerName", found["coll_owner_name"]),
+                ("ownerZone", found["coll_owner_zone"]), ("createTime", found["create_ts"]),
+                ("modifyTime", found["modify_ts"])]
+        return Reply(int_info=2, body=Struct("RodsObjStat_PI", stat).encode())
+    stat = [("objSize", found["data_size"]), ("objType", 1), ("dataMode", 0),
+            ("dataId", found["data_id"]), ("chksum", found["data_checksum"]),
+            ("ownerName", found["data_owner_name"]), ("ownerZone", found["data_owner_zone"]),
+            ("createTime", found["create_ts"]), ("modifyTime", found["modify_ts"])]
     return Reply(int_info=1, body=Struct("RodsObjStat_PI", stat).encode())
 
 
