@@ -772,3 +772,83 @@ def test_stat_shows_only_what_the_user_can_see(zone: Zone, session: iRODSSession
         assert stat(other, f"{scratch}/sub/inner") == USER_FILE_DOES_NOT_EXIST  # hidden parent
     assert (stat(session, f"{scratch}/sub"), stat(session, f"{scratch}/sub/inner")) == (2, 1)
     assert stat(session, f"{scratch}/missing") == USER_FILE_DOES_NOT_EXIST
+
+
+# -- replica states while writing -------------------------------------------------------------
+HIERARCHY_ERROR = -1803000
+
+
+def _replica(session: iRODSSession, path: str) -> tuple[int, str, str]:
+    """(size, replica status, checksum) as the catalog has them now."""
+    from irods.models import Collection, DataObject
+
+    collection, name = path.rsplit("/", 1)
+    row = session.query(DataObject.size, DataObject.replica_status, DataObject.checksum).filter(
+        Collection.name == collection, DataObject.name == name).one()
+    return int(row[DataObject.size]), str(row[DataObject.replica_status]), row[DataObject.checksum] or ""
+
+
+def test_replica_states_through_open_write_close(zone: Zone, session: iRODSSession,
+                                                 scratch: str) -> None:
+    path = f"{scratch}/obj"
+    handle = session.data_objects.open(path, "w")
+    handle.write(b"hello")
+    handle.flush()
+    with zone.user.session() as watcher:
+        assert _replica(watcher, path) == (0, "2", "")  # intermediate, no size yet
+        for mode in ("r", "a"):
+            assert _status_of(watcher.data_objects.open, path, mode) == HIERARCHY_ERROR
+    handle.close()
+    assert _replica(session, path) == (5, "1", "")
+    checksum = session.data_objects.chksum(path)
+    with session.data_objects.open(path, "a"):
+        pass  # opened for write, nothing written: still good, checksum kept
+    assert _replica(session, path) == (5, "1", checksum)
+    with session.data_objects.open(path, "r+") as handle:
+        handle.write(b"J")
+    assert _replica(session, path) == (5, "1", "")  # a write clears the checksum
+
+
+def test_a_writer_that_vanishes_leaves_the_replica_stale(zone: Zone, session: iRODSSession,
+                                                         scratch: str) -> None:
+    """How the engine marks a replica stale: open for write, then drop the connection."""
+    path = f"{scratch}/obj"
+    _put(session, path, b"0123456789")
+    session.data_objects.chksum(path)
+    with zone.user.session() as writer:
+        handle = writer.data_objects.open(path, "a")
+        handle.write(b"more")
+        handle.flush()
+        connection = handle.raw.conn
+        connection.disconnect()
+        connection.release(True)
+        handle.raw.desc = None  # nothing left to close
+    _eventually(lambda: _replica(session, path), (14, "0", ""))  # the bytes it had, stale
+    with session.data_objects.open(path, "w") as again:
+        again.write(b"whole")
+    assert _replica(session, path) == (5, "1", "")
+
+
+def test_genquery_shows_a_rodsuser_only_what_they_may_read(zone: Zone, session: iRODSSession,
+                                                           scratch: str) -> None:
+    from irods.access import iRODSAccess
+    from irods.exception import CollectionDoesNotExist
+    from irods.models import Collection
+
+    for name in ("shown", "hidden"):
+        session.collections.create(f"{scratch}/{name}")
+        for leaf in ("readable", "private"):
+            _put(session, f"{scratch}/{name}/{leaf}")
+    _put(session, f"{scratch}/readable")
+    _put(session, f"{scratch}/private")
+    session.acls.set(iRODSAccess("read", scratch, zone.other.name))
+    session.acls.set(iRODSAccess("read", f"{scratch}/shown", zone.other.name))
+    for path in ("readable", "shown/readable", "hidden/readable"):
+        session.acls.set(iRODSAccess("read", f"{scratch}/{path}", zone.other.name))
+    with zone.other.session() as other:
+        colls = {row[Collection.name][len(scratch) + 1:] for row in
+                 other.query(Collection.name).filter(Collection.parent_name == scratch)}
+        assert colls == {"shown"}
+        assert set(_objects(other, scratch)) == {"readable", "shown/readable"}
+        with pytest.raises(CollectionDoesNotExist):
+            other.collections.get(f"{scratch}/hidden")
