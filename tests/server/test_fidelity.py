@@ -65,9 +65,14 @@ def test_mod_data_obj_meta_is_refused_to_a_rodsuser_and_touch_is_not(
     assert abs(modified.timestamp() - 1700000000) < 1
 
 
-def test_general_admin_is_refused_to_a_rodsuser(session: iRODSSession) -> None:
+def test_user_administration_is_refused_to_a_rodsuser(session: iRODSSession) -> None:
+    """GENERAL_ADMIN (701) at the dispatch; USER_ADMIN (714) lets a rodsuser in, then refuses."""
     with pytest.raises(SYS_NO_API_PRIV):
         session.users.create(f"intruder{time.monotonic_ns()}", "rodsuser")
+    with pytest.raises(SYS_NO_API_PRIV):
+        session.users.modify(session.username, "password", "new-password")
+    assert _status_of(session.users.create_with_password, f"intruder{time.monotonic_ns()}",
+                      "pw") == CAT_INSUFFICIENT_PRIVILEGE_LEVEL
 
 
 REPRESENTATIVE = {
