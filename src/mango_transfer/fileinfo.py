@@ -45,13 +45,16 @@ class ListedFile:
 
     info: FileInfo
     good: bool
+    replica_status: str = "1"  # iRODS' code of the replica listed: 0 stale, 1 good, 2 being written
 
 
 @dataclass(frozen=True, slots=True)
 class DirInfo:
-    """A folder below the root (``path`` relative, ``/``-separated); the root is not yielded."""
+    """A folder below the root (``path`` relative, ``/``-separated); the root is not yielded.
+    ``mtime``: a collection's modify time, when its listing gave one."""
 
     path: str
+    mtime: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -76,3 +76,53 @@ def test_local_target_refuses_windows_specials(tmp_path: Path, name: str) -> Non
     with pytest.raises(UnsafePath):
         local_target(tmp_path, name, windows=True)
     local_target(tmp_path, name, windows=False)  # legal names on POSIX
+
+
+@pytest.mark.parametrize("name", ["a<b", 'q"uote', "pipe|", "why?", "star*", "tab\tname",
+                                  "dot.", "space ", "LPT1.log"])
+def test_local_target_refuses_what_windows_cannot_hold(tmp_path: Path, name: str) -> None:
+    assert local_target(tmp_path, name) == tmp_path / name  # fine on POSIX
+    with pytest.raises(UnsafePath, match="Windows"):
+        local_target(tmp_path, f"sub/{name}", windows=True)
+
+
+@pytest.mark.parametrize(("name", "windows", "unit"), [
+    ("x" * 256, False, "256 bytes"), ("é" * 128, False, "256 bytes"),
+    ("x" * 256, True, "256 characters")])
+def test_local_target_refuses_names_too_long(tmp_path: Path, name: str, windows: bool,
+                                             unit: str) -> None:
+    with pytest.raises(UnsafePath, match=unit):
+        local_target(tmp_path, f"ok/{name}", windows=windows)
+    assert local_target(tmp_path, "é" * 127, windows=windows)  # 254 bytes: fine
+
+
+HOME, CWD = "/tempZone/home/alice", "/tempZone/home/alice/study"
+
+
+@pytest.mark.parametrize(("typed", "expected"), [
+    ("/tempZone/home/bob/x", "/tempZone/home/bob/x"),
+    ("irods:/tempZone/home/bob/x/", "/tempZone/home/bob/x"),
+    ("~", HOME), ("~/raw", f"{HOME}/raw"), ("irods:~/raw//2024/", f"{HOME}/raw/2024"),
+    ("sub-01", f"{CWD}/sub-01"), ("irods:sub-01/anat", f"{CWD}/sub-01/anat"),
+    (".", CWD), ("", CWD), ("../other", f"{HOME}/other"), ("./a/../b", f"{CWD}/b"),
+    ("/../..", "/"), ("~user", f"{CWD}/~user"),
+])
+def test_remote_paths_as_icommands_read_them(typed: str, expected: str) -> None:
+    from mango_transfer.engine.route import remote_path
+
+    assert remote_path(typed, "the collection", home=HOME, cwd=CWD) == expected
+
+
+@pytest.mark.parametrize("typed", ["C:\\data\\study", "D:/x", "E:", "\\\\nas\\lab\\raw"])
+def test_a_windows_path_is_not_an_irods_path(typed: str) -> None:
+    from mango_transfer.engine.route import remote_path
+
+    with pytest.raises(MangoError, match="this looks like a Windows path"):
+        remote_path(typed, "the collection", home=HOME, cwd=CWD)
+
+
+def test_without_an_environment_only_absolute_paths() -> None:
+    from mango_transfer.engine.route import remote_path
+
+    with pytest.raises(MangoError, match="absolute iRODS path"):
+        remote_path("relative", "the collection")

@@ -88,7 +88,7 @@ async def run_context(options: TransferOptions, stats: Stats,
     """What one run shares (session pool, limiter, state folder), closed at the end. Public
     so that a scale-out coordinator can walk a source exactly as a run does."""
     environment = await _environment(environment, environ)
-    size = options.threads + options.chunk_connections + 1
+    size = options.threads + options.chunk_connections + 2  # + the two listings
     limiter = anyio.CapacityLimiter(size)
     pool = SessionPool(environment, size, limiter=limiter,
                        factory=sessions.take if sessions is not None else None,
@@ -141,12 +141,15 @@ async def upload(src: str | os.PathLike[str], dest: str, options: TransferOption
                  on_result: Callable[[FileResult], None] | None = None,
                  empty_dirs: bool = True, ranges: RangeMover | None = None,
                  sessions: SessionCache | None = None) -> Stats:
-    """Upload the contents of local ``src`` into collection ``dest`` (created if missing).
+    """Upload the contents of local ``src`` into collection ``dest`` (created if missing;
+    relative to ``irods_cwd`` unless absolute, ``~`` for ``irods_home``).
 
     The keyword hooks (``files`` … ``empty_dirs``) are described in the module docstring;
     without them this is a plain mirror of the tree, empty folders included.
     """
-    dest = remote_path(dest, "the destination collection")
+    environment = await _environment(environment, environ)
+    dest = remote_path(dest, "the destination collection", home=environment.home,
+                       cwd=environment.working_collection)
     listed = None if files is None else list(files)
     hooks = RunHooks(select=select, metadata=metadata, on_result=on_result,
                      lazy_dirs=not empty_dirs)
@@ -171,7 +174,9 @@ async def download(src: str, dest: str | os.PathLike[str],
     ``dirs``: local folders to create besides (empty collections), as ``upload`` has them;
     ``on_result`` as for ``upload``.
     """
-    src = remote_path(src, "the source collection")
+    environment = await _environment(environment, environ)
+    src = remote_path(src, "the source collection", home=environment.home,
+                      cwd=environment.working_collection)
     listed = None if files is None else list(files)
     return await _run(lambda ctx: Download(ctx, src, Path(dest), files=listed, dirs=dirs),
                       options or TransferOptions(), stats, progress, environment, environ,

@@ -3,9 +3,11 @@
 
 :class:`Download` is what the runner asks of a direction: the source listing (the GenQuery
 walk, one lookup per collection for an explicit list, or the one object), the destination
-folder's files, and how one file is fetched, hashed, touched or deleted locally. A replica
-that is not good is never downloaded, and a remote name that would leave the destination
-folder is refused (``localfs.paths.local_target``).
+folder's files, and how one file is fetched, hashed, touched or deleted locally. Every
+collection below the source becomes a folder, empty ones too. A replica that is not good is
+never downloaded, and a remote name that would leave the destination folder, or that this
+file system cannot hold, fails with the reason (``localfs.paths.local_target``) while the rest
+goes on.
 """
 
 from __future__ import annotations
@@ -24,17 +26,17 @@ from mango_transfer.engine.listings import (
     by_directory,
     local_files,
     one,
-    remote_listing,
+    remote_tree,
     stat_listed,
 )
 from mango_transfer.engine.merge import Item, catalog_key
-from mango_transfer.errors import MangoError, RemoteNotFound, TransferFailed, UsageError
+from mango_transfer.errors import RemoteNotFound, TransferFailed, UsageError
 from mango_transfer.fileinfo import DirInfo, FileInfo, ListedFile, WalkError, WalkItem
 from mango_transfer.irods.lookup import stat_names
 from mango_transfer.irods.paths import irods_join
 from mango_transfer.localfs.errors import translate_os_errors
 from mango_transfer.localfs.hashing import file_checksum
-from mango_transfer.localfs.paths import local_target
+from mango_transfer.localfs.paths import WINDOWS_PATH_HINT, local_target, windows_drive_or_unc
 
 __all__ = ["Download"]
 
@@ -51,6 +53,9 @@ class Download:
         self.dirs = sorted(dict.fromkeys(dirs))
 
     async def setup(self) -> None:
+        if os.name != "nt" and windows_drive_or_unc(str(self.dest)):
+            raise UsageError("the destination folder is not a path on this machine",
+                             path=self.dest, hint=WINDOWS_PATH_HINT)
         kind = await self.ctx.remote_call(self.ctx.remote.collection_or_object, self.root)
         if kind == "object":
             if self.files is not None:
@@ -74,7 +79,13 @@ class Download:
                 yield DirInfo(directory)
             entries = self._named_objects(self.files)
         else:
-            entries = remote_listing(self.ctx, self.root)
+            async with aclosing(remote_tree(self.ctx, self.root)) as tree:
+                async for node in tree:
+                    if isinstance(node, DirInfo):  # every collection, empty ones too
+                        yield node
+                    else:
+                        yield self._usable(node)
+            return
         current: str | None = None
         async with aclosing(entries) as listing:
             async for entry in listing:
@@ -84,16 +95,16 @@ class Download:
                     current = directory
                     if directory:
                         yield DirInfo(directory)
-                if isinstance(entry, WalkError):
-                    yield entry
-                    continue
-                if not entry.good:
-                    yield WalkError(entry.info.path, TransferFailed(
-                        "its replica is stale or still being written; not downloaded",
-                        path=self.remote(entry.info.path),
-                        hint="finish or repeat the upload, then download again"))
-                    continue
-                yield entry.info
+                yield entry if isinstance(entry, WalkError) else self._usable(entry)
+
+    def _usable(self, entry: ListedFile) -> FileInfo | WalkError:
+        """The object to download, or why not: a replica that is not good is never taken."""
+        if entry.good:
+            return entry.info
+        return WalkError(entry.info.path, TransferFailed(
+            "its replica is stale or still being written; not downloaded",
+            path=self.remote(entry.info.path),
+            hint="finish or repeat the upload, then download again"))
 
     async def _named_objects(self, files: Sequence[str]) -> AsyncGenerator[ListedFile | WalkError,
                                                                            None]:
@@ -137,12 +148,9 @@ class Download:
         return local_target(self.dest, relative)
 
     async def prepare_dir(self, relative: str) -> None:
+        folder = self.local(relative)  # a name this machine cannot hold fails here, named
         if self.ctx.options.dry_run:
             return
-        try:
-            folder = self.local(relative)
-        except MangoError:
-            return  # an unsafe name: each file below it fails with the reason
         with translate_os_errors(folder):
             await self.ctx.call(lambda: folder.mkdir(parents=True, exist_ok=True))
 

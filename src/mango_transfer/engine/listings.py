@@ -5,6 +5,7 @@ no event loop: local ``stat`` calls run in the run's worker threads, a batch at 
 remote listing pages through one GenQuery on one session.
 
 - :func:`remote_listing`: every object below a collection (the GenQuery walk).
+- :func:`remote_tree`: the same with every collection below it, empty ones included.
 - :func:`local_files`: a local destination folder as listing entries.
 - :func:`listed`: an explicit list of local files (an ingest batch, a scale-out batch), each
   ``stat``-ed, announced with its folder as a walk would.
@@ -31,8 +32,8 @@ from mango_transfer.localfs.errors import os_error_to_mango, translate_os_errors
 from mango_transfer.localfs.partial import PARTIAL_SUFFIX, STATE_SUFFIX
 from mango_transfer.localfs.walk import walk
 
-__all__ = ["by_directory", "listed", "local_files", "one", "pruned", "remote_listing",
-           "stat_listed", "top_level"]
+__all__ = ["by_directory", "listed", "local_files", "one", "pruned", "remote_collections",
+           "remote_listing", "remote_tree", "stat_listed", "top_level"]
 
 _STAT_BATCH = 512  # listed files stat-ed per worker-thread hop
 
@@ -50,6 +51,47 @@ async def remote_listing(ctx: RunContext, collection: str) -> AsyncGenerator[Lis
     finally:
         # Stopped early: disconnecting closes the open query on the server with the session.
         await ctx.pool.checkin(session, discard=not finished)
+
+
+async def remote_collections(ctx: RunContext,
+                             collection: str) -> AsyncGenerator[DirInfo, None]:
+    """Stream every collection below ``collection`` (relative names, in name order)."""
+    session = await ctx.pool.checkout()
+    pages = ctx.remote.collection_pages(session, collection)
+    finished = False
+    try:
+        while (page := await ctx.call(next, pages, None)) is not None:
+            for name, mtime in page:
+                yield DirInfo(name, mtime)
+        finished = True
+    finally:
+        await ctx.pool.checkin(session, discard=not finished)
+
+
+async def remote_tree(ctx: RunContext,
+                      collection: str) -> AsyncGenerator[DirInfo | ListedFile, None]:
+    """Every collection and object below ``collection``, in catalog order: a collection
+    (``DirInfo``) after its parent and before its objects, empty ones included. Two paged
+    GenQueries on two sessions, merged side by side (bounded memory). An object whose
+    collection the second listing did not show (no access to it) still has it announced."""
+    objects = remote_listing(ctx, collection)
+    folders = remote_collections(ctx, collection)
+    async with aclosing(objects), aclosing(folders):
+        folder = await anext(folders, None)
+        announced = ""
+        async for entry in objects:
+            directory = catalog_key(entry.info.path)[0]
+            while folder is not None and folder.path <= directory:
+                announced = folder.path
+                yield folder
+                folder = await anext(folders, None)
+            if directory and directory != announced:
+                announced = directory
+                yield DirInfo(directory)
+            yield entry
+        while folder is not None:
+            yield folder
+            folder = await anext(folders, None)
 
 
 async def local_files(root: Path, limiter: anyio.CapacityLimiter) -> AsyncGenerator[ListedFile, None]:

@@ -1,14 +1,22 @@
-"""Which side of a run is iRODS, and which way ``sync`` goes.
+"""Which side of a run is iRODS, which way ``sync`` goes, and what an iRODS path typed means.
 
-A run names its two sides as the user typed them. The iRODS side of ``sync`` is recognised by
-its form: ``irods:/ZONE/...`` (the prefix is dropped) or ``/ZONE/...`` for the zone of the
-environment file. ``upload`` and ``download`` know their iRODS side from their position, and
-:func:`remote_path` checks it is an absolute iRODS path before anything connects.
+A run names its two sides as the user typed them. The iRODS side of ``sync`` (and ``diff``) is
+recognised by its form: ``irods:...`` (the prefix is dropped) or ``/ZONE/...`` for the zone of
+the environment file. ``upload`` and ``download`` know their iRODS side from their position.
+
+:func:`remote_path` makes a typed iRODS path absolute, as iCommands and ``gocmd`` do: ``~`` and
+``~/...`` start at ``irods_home``, a relative path at ``irods_cwd`` (else ``irods_home``), and
+``.``/``..`` and repeated slashes are resolved. A Windows path (``C:\\data``) is refused with a
+hint: iRODS paths never contain a drive or backslashes as separators.
 """
 
 from __future__ import annotations
 
+import posixpath
+import re
+
 from mango_transfer.errors import UsageError
+from mango_transfer.localfs.paths import WINDOWS_PATH_HINT, windows_drive_or_unc
 
 __all__ = ["REMOTE_PREFIX", "is_remote", "remote_path", "resolve_direction", "sync_direction"]
 
@@ -23,7 +31,8 @@ def sync_direction(src: str, dest: str, zone: str) -> str:
         side = "both" if src_remote else "neither"
         raise UsageError(f"sync needs exactly one iRODS side, but {side} of {src!r} and "
                          f"{dest!r} is one", hint=f"write the iRODS side as {REMOTE_PREFIX}/ZONE/"
-                                                  "... or /ZONE/...")
+                                                  f"..., /ZONE/... or {REMOTE_PREFIX}~/... "
+                                                  f"(relative to your iRODS home)")
     return "download" if src_remote else "upload"
 
 
@@ -33,7 +42,7 @@ def resolve_direction(direction: str, src: str, dest: str, zone: str) -> str:
 
 
 def is_remote(path: str, zone: str) -> bool:
-    """``irods:/zone/...`` or ``/ZONE/...`` names the iRODS side (sync's direction)."""
+    """``irods:...`` or ``/ZONE/...`` names the iRODS side (sync's direction)."""
     return path.startswith(REMOTE_PREFIX) or path == f"/{zone}" or path.startswith(f"/{zone}/")
 
 
@@ -41,10 +50,26 @@ def _strip(path: str) -> str:
     return path[len(REMOTE_PREFIX):] if path.startswith(REMOTE_PREFIX) else path
 
 
-def remote_path(path: str, what: str) -> str:
-    """``path`` without its ``irods:`` prefix; a relative one is refused, naming ``what``."""
-    path = _strip(path)
-    if not path.startswith("/"):
-        raise UsageError(f"{what} must be an absolute iRODS path such as /ZONE/home/USER/...",
-                         path=path)
-    return path
+def remote_path(path: str, what: str, *, home: str | None = None,
+                cwd: str | None = None) -> str:
+    """``path`` as an absolute iRODS path (see the module docstring). Without ``home``/``cwd``
+    (no environment at hand) only an absolute path is accepted."""
+    raw = _strip(path)
+    if windows_drive_or_unc(raw):
+        raise UsageError(f"{what} {raw!r} is not an iRODS path", hint=WINDOWS_PATH_HINT)
+    if raw == "~" or raw.startswith("~/"):
+        if home is None:
+            raise UsageError(f"{what} must be an absolute iRODS path such as "
+                             "/ZONE/home/USER/...", path=raw)
+        raw = home.rstrip("/") + raw[1:]
+    elif not raw.startswith("/"):
+        if cwd is None:
+            raise UsageError(f"{what} must be an absolute iRODS path such as "
+                             "/ZONE/home/USER/...", path=raw)
+        raw = f"{cwd.rstrip('/')}/{raw}" if raw else cwd
+    return _normalized(raw)
+
+
+def _normalized(path: str) -> str:
+    """One ``/`` between names, ``.`` and ``..`` resolved (never above ``/``)."""
+    return posixpath.normpath(re.sub("/+", "/", path)) if path != "/" else "/"

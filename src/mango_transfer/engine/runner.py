@@ -18,8 +18,8 @@ Shape of a run (one anyio task group)::
   not good (stale or intermediate, i.e. an interrupted upload) is always *changed*.
 - **Threads and sessions.** Every PRC call runs via ``anyio.to_thread.run_sync`` with the run's
   ``CapacityLimiter``, whose tokens equal the session-pool size
-  (``threads + chunk_connections + 1``: workers, one large file's extra connections, and the
-  listing, which holds its session while it pages).
+  (``threads + chunk_connections + 2``: workers, one large file's extra connections, and the
+  remote listings, objects and collections, each holding its session while it pages).
 - **Retries** follow one rule (``retry.py``) for every step: a file's transfer, its mtime,
   metadata or deletion, a folder's creation, the run's setup and finish. A failure that
   remains fails that file (or the files below that folder); a fatal one (authentication,
@@ -167,8 +167,12 @@ class Runner:
             self.stats.walk_finished()
 
     async def prepare_dir(self, relative: str) -> None:
-        """Create one destination folder; when that fails for good, only the files below it
-        fail (with the reason), the rest of the run goes on."""
+        """Create one destination folder; when that fails for good, the folder is reported
+        (named ``relative/``, with the reason: an empty one too) and only the files below it
+        fail, the rest of the run goes on. Below a folder that failed nothing is tried."""
+        if (inherited := self.broken_dir(relative)) is not None:
+            self.failed_dirs[relative] = inherited
+            return
         try:
             await retrying(lambda: self.direction.prepare_dir(relative), self.options,
                            on_retry=self.count_retry)
@@ -176,6 +180,9 @@ class Runner:
             if exc.fatal:
                 raise
             self.failed_dirs[relative] = f"its folder could not be created: {exc.user_message()}"
+            self.stats.discovered(0)
+            self.result(Item(relative + "/", None, None),
+                        _Outcome(Status.FAILED, exc.user_message(), "error"))
 
     def broken_dir(self, path: str) -> str | None:
         for folder, reason in self.failed_dirs.items():

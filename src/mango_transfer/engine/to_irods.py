@@ -32,6 +32,7 @@ from mango_transfer.irods.lookup import stat_names
 from mango_transfer.irods.paths import irods_join
 from mango_transfer.localfs.errors import translate_os_errors
 from mango_transfer.localfs.hashing import file_checksum
+from mango_transfer.localfs.paths import WINDOWS_PATH_HINT, looks_like_windows_path
 from mango_transfer.localfs.walk import walk
 
 __all__ = ["Upload"]
@@ -53,7 +54,9 @@ class Upload:
 
     async def setup(self) -> None:
         if not await self.ctx.call(os.path.exists, self.root):
-            raise LocalNotFound("local source does not exist", path=self.root)
+            hint = (WINDOWS_PATH_HINT if os.name != "nt"
+                    and looks_like_windows_path(str(self.root)) else None)
+            raise LocalNotFound("local source does not exist", path=self.root, hint=hint)
         if await self.ctx.call(os.path.isfile, self.root):
             if self.files is not None:
                 raise UsageError("a list of files to upload needs a folder as the local source",

@@ -81,6 +81,11 @@ class IrodsEnvironment:
     scheme: str
     default_resource: str | None
     home: str
+    cwd: str = ""  # irods_cwd, else home: where a relative iRODS path starts
+
+    @property
+    def working_collection(self) -> str:
+        return self.cwd or self.home
 
 
 @dataclass(frozen=True)
@@ -203,6 +208,7 @@ def load_environment(
         scheme=settings.get("irods_authentication_scheme", "native"),
         default_resource=settings.get("irods_default_resource") or None,
         home=settings.get("irods_home") or f"/{zone}/home/{user}",
+        cwd=settings.get("irods_cwd") or settings.get("irods_home") or f"/{zone}/home/{user}",
     )
 
 

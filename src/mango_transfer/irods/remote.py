@@ -12,6 +12,9 @@ connection. That is the order of the local walk (``localfs.walk``), so the engin
 two listings side by side without holding either. ``LIKE`` treats ``_`` and ``%`` in the
 collection name as wildcards, so rows outside the collection are dropped here; several replicas
 of one object arrive adjacent and are folded into one entry (good if any replica is good).
+The collections below one (:meth:`IrodsRemote.collection_pages`, ``COLL_NAME like 'c/%'`` in
+name order) are a second, equally paged query: merged with the objects they give the whole tree,
+empty collections included.
 
 **Handles.** :meth:`IrodsRemote.open` sends the open (602) itself, with PRC's message classes
 on a connection of the session's PRC pool, and the handle then sends exactly one request per
@@ -35,7 +38,7 @@ from typing import Any, Protocol
 from irods import keywords as kw
 from irods.access import iRODSAccess
 from irods.api_number import api_number
-from irods.column import Criterion
+from irods.column import Criterion, Like
 from irods.message import (
     FileOpenRequest,
     FileSeekResponse,
@@ -86,7 +89,7 @@ def listed_file(relative: str, row: Any) -> ListedFile:
     info = FileInfo(path=relative, size=int(row[DataObject.size]),
                     mtime=_epoch(row[DataObject.modify_time]),
                     checksum=row[DataObject.checksum] or None)
-    return ListedFile(info=info, good=status == REPLICA_GOOD)
+    return ListedFile(info=info, good=status == REPLICA_GOOD, replica_status=status)
 
 
 class RemoteHandle:
@@ -199,6 +202,9 @@ class RemoteSide(Protocol):
 
     def walk_pages(self, session: iRODSSession, collection: str) -> Iterator[list[ListedFile]]: ...
 
+    def collection_pages(self, session: iRODSSession,
+                         collection: str) -> Iterator[list[tuple[str, int]]]: ...
+
     def open(self, session: iRODSSession, path: str, mode: str, *, size: int = -1,
              threads: int = 1, token: str | None = None, hierarchy: str | None = None,
              create: bool = True) -> RemoteHandle: ...
@@ -274,6 +280,31 @@ class IrodsRemote:
                         yield page
                 if pending is not None:
                     yield [pending]
+            finally:
+                batches.close()
+
+    def collection_pages(self, session: iRODSSession,
+                         collection: str) -> Iterator[list[tuple[str, int]]]:
+        """Every collection below ``collection`` (not itself) as ``(relative name, modify
+        time)``, in name order, one list per page; paged on one session as :meth:`walk_pages`.
+        """
+        base = collection.rstrip("/") or "/"
+        prefix = base if base.endswith("/") else base + "/"
+        query = (session.query(Collection.name, Collection.modify_time)
+                 .filter(Like(Collection.name, prefix + "%")).order_by(Collection.name))
+        with translate_irods_errors(base):
+            batches = query.get_batches()
+            try:
+                for batch in batches:
+                    page = []
+                    for row in batch:
+                        name = str(row[Collection.name])
+                        if not name.startswith(prefix) or name == base:
+                            continue  # LIKE wildcard ('_' or '%' in the name) matched a sibling
+                        _refuse_unsafe_collection(base, name)
+                        page.append((name[len(prefix):], _epoch(row[Collection.modify_time])))
+                    if page:
+                        yield page
             finally:
                 batches.close()
 
@@ -368,6 +399,16 @@ def _fold(entries: list[ListedFile]) -> ListedFile:
     """One entry for several replicas: a good one if there is one."""
     good = [entry for entry in entries if entry.good]
     return good[0] if good else entries[0]
+
+
+def _refuse_unsafe_collection(base: str, name: str) -> None:
+    """A listed collection below ``base`` whose relative name holds ``.``, ``..`` or an empty
+    part comes from a broken or hostile server (iRODS never makes one)."""
+    relative = name[len(base.rstrip("/")) + 1:]
+    if any(part in ("", ".", "..") or "\0" in part for part in relative.split("/")):
+        raise UnsafePath(f"the server listed a collection named {name!r}; such a name would "
+                         "leave the destination folder, so nothing more is trusted from this "
+                         "listing", path=name)
 
 
 def _refuse_unsafe_name(collection: str, name: str) -> None:

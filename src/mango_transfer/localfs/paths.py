@@ -12,11 +12,29 @@ never cleaned up, so nothing is written where the user did not ask.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path, PurePath
 
 from mango_transfer.errors import UnsafePath
 
-__all__ = ["local_target", "to_posix_relative"]
+__all__ = ["WINDOWS_PATH_HINT", "local_target", "looks_like_windows_path", "to_posix_relative",
+           "windows_drive_or_unc"]
+
+_DRIVE_OR_UNC = re.compile(r"^(?:[A-Za-z]:(?:[\\/]|$)|\\\\[^\\/]+[\\/])")
+WINDOWS_PATH_HINT = ("this looks like a Windows path; on this machine write a path with / "
+                     "(e.g. /mnt/data/study), and iRODS paths always use / "
+                     "(e.g. /ZONE/home/USER/study)")
+
+
+def windows_drive_or_unc(text: str) -> bool:
+    """``C:\\data``, ``D:/x``, ``E:`` or ``\\\\server\\share\\...``: a path only Windows reads."""
+    return bool(_DRIVE_OR_UNC.match(text))
+
+
+def looks_like_windows_path(text: str) -> bool:
+    """A drive letter or UNC path, or a relative path written with backslashes only
+    (``data\\sub-01``): on a POSIX system, almost surely typed for Windows."""
+    return windows_drive_or_unc(text) or ("\\" in text and "/" not in text)
 
 _WINDOWS_RESERVED = frozenset(
     {"CON", "PRN", "AUX", "NUL"}
@@ -32,8 +50,13 @@ def to_posix_relative(relative: PurePath) -> str:
     return "/".join(part for part in relative.parts if part not in ("", "."))
 
 
+_NAME_MAX = 255  # bytes per name on Linux/macOS file systems, UTF-16 units on NTFS
+_WINDOWS_FORBIDDEN = frozenset('<>"|?*') | {chr(code) for code in range(1, 32)}
+
+
 def _component_problem(name: str, windows: bool) -> str | None:
-    """Why one path component is unsafe to create locally, or None."""
+    """Why one path component cannot be created locally (unsafe, or impossible here), or
+    None."""
     if name in ("", ".", ".."):
         return f"contains the path component {name!r}"
     if "\0" in name:
@@ -42,17 +65,30 @@ def _component_problem(name: str, windows: bool) -> str | None:
         return "contains a backslash, a folder separator on Windows"
     if windows and ":" in name:
         return "contains ':', a drive or stream separator on Windows"
+    if windows and (bad := sorted(set(name) & _WINDOWS_FORBIDDEN)):
+        shown = ", ".join(repr(char) for char in bad)
+        return f"contains {shown}, not allowed in a Windows file name"
+    if windows and name[-1] in ". ":
+        return "ends with a dot or a space, which Windows drops from file names"
     if windows and name.split(".")[0].rstrip(" ").upper() in _WINDOWS_RESERVED:
         return "is a reserved device name on Windows"
+    length = (len(name.encode("utf-16-le", "surrogatepass")) // 2 if windows
+              else len(name.encode("utf-8", "surrogateescape")))
+    if length > _NAME_MAX:
+        unit = "characters" if windows else "bytes"
+        return (f"has a part {length} {unit} long; file names here hold at most "
+                f"{_NAME_MAX}")
     return None
 
 
 def local_target(dest_dir: Path, relative: str, *, windows: bool = os.name == "nt") -> Path:
     """The local path for a remote ``relative`` name (``/``-separated), inside ``dest_dir``.
 
-    Refuses absolute names, ``..``/``.``/empty components, backslashes and NUL on every platform
-    (backslash too, so a collection downloads the same way on Linux and Windows), and ``:`` and
-    device names on Windows. ``windows`` is a parameter so the rules are testable anywhere.
+    Refuses absolute names, ``..``/``.``/empty components, backslashes, NUL and names longer
+    than a file system holds (255) on every platform (backslash too, so a collection downloads
+    the same way on Linux and Windows), and ``:``, ``<>"|?*``, control characters, a trailing dot
+    or space and device names on Windows. ``windows`` is a parameter so the rules are testable
+    anywhere.
     """
     if relative.startswith("/"):
         raise UnsafePath("remote name is an absolute path", path=relative)

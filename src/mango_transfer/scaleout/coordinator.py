@@ -32,6 +32,7 @@ from mango_transfer.engine.options import MIB, TransferOptions
 from mango_transfer.engine.stats import FileResult, Stats, Status, finishing
 from mango_transfer.errors import UsageError
 from mango_transfer.fileinfo import DirInfo, WalkError
+from mango_transfer.irods.environment import IrodsEnvironment
 from mango_transfer.scaleout.app import DEFAULT_LEASE, QUEUE, TASK_NAME, make_app
 from mango_transfer.scaleout.batches import Batch, Batcher, batch_key
 from mango_transfer.scaleout.payload import BatchPayload
@@ -90,7 +91,8 @@ async def coordinate(direction: str, src: str, dest: str, options: TransferOptio
         with finishing(stats, progress):
             async with engine.run_context(walk_options, stats, environ=environ) as ctx:
                 direction = engine.resolve_direction(direction, src, dest, ctx.pool.env.zone)
-                src, dest = await anyio.to_thread.run_sync(_shared_paths, direction, src, dest)
+                src, dest = await anyio.to_thread.run_sync(_shared_paths, direction, src, dest,
+                                                           ctx.pool.env)
                 walker = engine.open_direction(ctx, direction, src, dest)
                 await walker.setup()
                 run_id = scale.run_id or default_run_id(direction, src, dest)
@@ -112,12 +114,16 @@ async def coordinate(direction: str, src: str, dest: str, options: TransferOptio
     return stats
 
 
-def _shared_paths(direction: str, src: str, dest: str) -> tuple[str, str]:
-    """``(src, dest)`` as every worker reads them: the iRODS side checked, the local side
-    absolute (a worker has another working directory)."""
+def _shared_paths(direction: str, src: str, dest: str,
+                  env: IrodsEnvironment) -> tuple[str, str]:
+    """``(src, dest)`` as every worker reads them: the iRODS side absolute (resolved against
+    this environment's home and cwd), the local side absolute (a worker has another working
+    directory)."""
+    where = {"home": env.home, "cwd": env.working_collection}
     if direction == "upload":
-        return os.path.abspath(src), engine.remote_path(dest, "the destination collection")
-    return engine.remote_path(src, "the source collection"), os.path.abspath(dest)
+        return os.path.abspath(src), engine.remote_path(dest, "the destination collection",
+                                                        **where)
+    return engine.remote_path(src, "the source collection", **where), os.path.abspath(dest)
 
 
 def _any_worker(app: Any) -> bool:
