@@ -26,13 +26,17 @@ class FileInfo:
     ``path`` is relative to the transfer root, with ``/`` separators on every platform, so the
     local and the remote entry for the same file compare equal. ``mtime`` is whole seconds since
     the epoch (floored), because iRODS stores no more. ``checksum`` is in iRODS form
-    (``sha2:<base64>``) or None when not known yet.
+    (``sha2:<base64>``) or None when not known yet. ``changed`` (local files only): the last
+    time the file's content or its metadata changed, ``max(mtime, ctime)`` in whole seconds;
+    unlike the mtime, nobody can set the ctime back, so a file restored with an old mtime still
+    shows when it changed (on Windows the ctime is the creation time). None for iRODS objects.
     """
 
     path: str
     size: int
     mtime: int
     checksum: str | None = None
+    changed: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
+import pytest
 from irods.models import Collection, DataObject
 from irods.session import iRODSSession
 
+from mango_transfer.engine.decide import Reason
 from mango_transfer.engine.stats import Status
+from mango_transfer.localfs.hashing import irods_sha256
 from mango_transfer.localfs.partial import PARTIAL_SUFFIX, STATE_SUFFIX
 
 from .conftest import CHUNK, Runner, tree_digest
@@ -82,3 +86,48 @@ def test_dry_run_changes_nothing(tree: Path, remote_dir: str, run_upload: Runner
     snap = stats.snapshot()
     assert snap.files_planned == len(tree_digest(tree)) and snap.bytes == 0
     assert not session.collections.exists(f"{remote_dir}/dry")
+
+
+def test_the_server_write_time_keeps_the_skip_rule_without_setting_mtimes(
+    tmp_path: Path, remote_dir: str, session: iRODSSession, run_upload: Runner,
+) -> None:
+    """A small upload leaves the server's write time on the object (setting the local mtime
+    would cost another request): the next run skips it because nothing changed locally since
+    then; a same-size edit whose mtime is set back is still caught, by its ctime."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("a.txt", "b.txt"):
+        (src / name).write_bytes(b"version 1\n")
+        os.utime(src / name, (1_600_000_000, 1_600_000_000))
+    time.sleep(2.2)  # the files' ctime is now more than the modify window before the upload
+    assert run_upload(src, remote_dir).snapshot().files_new == 2
+    stamp = session.data_objects.get(f"{remote_dir}/a.txt").modify_time.timestamp()
+    assert stamp > 1_600_000_000 + 10  # the server's time, not the file's
+
+    again = run_upload(src, remote_dir)
+    assert again.snapshot().files_skipped == 2
+    assert {r.reason for r in again.results} == {Reason.WRITTEN_AFTER_CHANGE.value}
+
+    (src / "a.txt").write_bytes(b"version 2\n")  # same size, mtime set back: a restore
+    os.utime(src / "a.txt", (1_600_000_000, 1_600_000_000))
+    stats = run_upload(src, remote_dir)
+    assert [r.path for r in stats.results if r.status is Status.TRANSFERRED] == ["a.txt"]
+    with session.data_objects.open(f"{remote_dir}/a.txt", "r") as handle:
+        assert handle.read() == b"version 2\n"
+
+
+@pytest.mark.parametrize("flag", ["checksum", "verify"])
+def test_checksum_and_verify_uploads_register_the_sha256(
+    flag: str, tmp_path: Path, remote_dir: str, session: iRODSSession, run_upload: Runner,
+) -> None:
+    """The checksum computed for --checksum or --verify is left in the catalog (small files:
+    verified and registered by the put itself; chunked ones by the checksum call after it), so
+    the next run and other tools can rely on it."""
+    src = tmp_path / "src"
+    src.mkdir()
+    contents = {"small.txt": b"small\n", "empty": b"", "big.bin": os.urandom(CHUNK + 5)}
+    for name, data in contents.items():
+        (src / name).write_bytes(data)
+    assert run_upload(src, remote_dir, **{flag: True}).snapshot().files_new == 3
+    for name, data in contents.items():
+        assert session.data_objects.get(f"{remote_dir}/{name}").checksum == irods_sha256(data)

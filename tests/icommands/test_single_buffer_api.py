@@ -107,7 +107,8 @@ def test_put_checksum_keywords(zone: Zone, coll: str, user: iRODSSession) -> Non
     assert put(user, f"{coll}/ok.txt", b"verify\n", verifyChksum=sha2(b"verify\n")) == 0
     assert _state(user, f"{coll}/ok.txt") == (7, sha2(b"verify\n"), "1")
     assert put(user, f"{coll}/bad.txt", b"verify\n", verifyChksum=sha2(b"other")) == -314000
-    assert _state(user, f"{coll}/bad.txt")[2] == "0"
+    # left stale, with the size and the checksum the server computed before comparing
+    assert _state(user, f"{coll}/bad.txt") == (7, sha2(b"verify\n"), "0")
 
 
 def test_get_returns_the_bytes_and_checksum(zone: Zone, coll: str, user: iRODSSession) -> None:
@@ -119,3 +120,18 @@ def test_get_returns_the_bytes_and_checksum(zone: Zone, coll: str, user: iRODSSe
     assert put(user, f"{coll}/empty", b"") == 0
     assert get(user, f"{coll}/empty") == (0, b"", "")
     assert get(user, f"{coll}/nothing-here")[0] == -808000  # CAT_NO_ROWS_FOUND
+
+
+def test_open_write_close_with_verify_checksum(zone: Zone, coll: str, user: iRODSSession) -> None:
+    """The engine's three-request put: ``verifyChksum`` on the open makes the final close
+    compute, compare and register the checksum; a mismatch leaves size 0 and no checksum."""
+    good, bad = f"{coll}/good.txt", f"{coll}/bad.txt"
+    with user.data_objects.open(good, "w", verifyChksum=sha2(b"opened\n")) as handle:
+        handle.write(b"opened\n")
+    assert _state(user, good) == (7, sha2(b"opened\n"), "1")
+    handle = user.data_objects.open(bad, "w", verifyChksum=sha2(b"other"))
+    handle.write(b"opened\n")
+    with pytest.raises(iRODSException) as raised:
+        handle.close()
+    assert raised.value.code == -314000
+    assert _state(user, bad) == (0, "", "0")

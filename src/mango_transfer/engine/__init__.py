@@ -17,7 +17,9 @@ How one run is built, one module per job:
 - ``runner``      the producer/worker loop: decide, move, record each file's outcome;
 - ``retry``       the one retry rule of every step;
 - ``decide``      whether one file needs moving (pure, rclone's rules);
-- ``file_transfer``  moving one file, small (one request stream) or large (parallel ranges);
+- ``file_transfer``  moving one file: small ones whole (``whole``), mid-sized ones streamed,
+                  large ones in parallel ranges; ``moved`` is what that answers;
+- ``small``       whether a small file crosses the wire in one request or three, per zone;
 - ``context`` / ``ranges``  what a run shares, and who moves a large file's byte ranges;
 - ``resume``      the recorded ranges of a large upload; ``options``, ``stats``, ``report``.
 """

@@ -51,6 +51,7 @@ from mango_transfer.engine.ranges import LocalRanges
 from mango_transfer.engine.resume import default_state_dir
 from mango_transfer.engine.route import remote_path, sync_direction
 from mango_transfer.engine.runner import Direction, RunHooks, Runner
+from mango_transfer.engine.small import SmallFiles
 from mango_transfer.engine.stats import FileResult, Progress, Stats, finishing
 from mango_transfer.engine.to_irods import Upload
 from mango_transfer.fileinfo import FileInfo
@@ -96,7 +97,8 @@ async def run_context(options: TransferOptions, stats: Stats,
     state_dir = Path(options.state_dir) if options.state_dir else default_state_dir(environ)
     try:
         yield RunContext(options=options, pool=pool, remote=IrodsRemote(), stats=stats,
-                         state_dir=state_dir, ranges=ranges or LocalRanges())
+                         state_dir=state_dir, ranges=ranges or LocalRanges(),
+                         small=SmallFiles(options.small_files))
     finally:
         await pool.aclose()
 

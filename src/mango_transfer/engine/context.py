@@ -12,7 +12,7 @@ local one.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Protocol, TypeVar
 
@@ -22,6 +22,7 @@ from typing_extensions import TypeVarTuple, Unpack
 
 from mango_transfer.byteranges import Range
 from mango_transfer.engine.options import TransferOptions
+from mango_transfer.engine.small import SmallFiles
 from mango_transfer.engine.stats import Stats
 from mango_transfer.irods.pool import SessionPool
 from mango_transfer.irods.remote import RemoteSide
@@ -56,6 +57,9 @@ class RunContext:
     stats: Stats
     state_dir: Path
     ranges: RangeMover  # who moves a large file's byte ranges
+    small: SmallFiles = field(default_factory=SmallFiles)  # how small files cross the wire
+    # Files held whole in memory above SMALL_BUFFER take one of these (bounded memory).
+    buffers: anyio.CapacityLimiter = field(default_factory=lambda: anyio.CapacityLimiter(4))
 
     @property
     def limiter(self) -> anyio.CapacityLimiter:

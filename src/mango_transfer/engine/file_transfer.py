@@ -1,25 +1,33 @@
 """Moving one file, in each direction. The runner (``runner.py``) decides *whether*; this moves,
 and answers with what happened (:class:`Moved`).
 
-Small files (below ``--chunk-threshold``) go in one worker thread over one session: open,
-stream in 4 MiB blocks, close. That is the protocol's minimum: an upload of a file up to 4 MiB
-is four requests (602 open, 676 write, 673 close, which finalizes, then touch (20007) for
-the mtime), a
-download three (602, 675 up to the listed size, 673); see ``irods/remote.py``. Large files go through ``irods.chunks`` over several sessions at once, resumable.
+**Small files** (below ``--single-buffer`` and ``--chunk-threshold``, 32 MiB by default) are
+read whole into memory, then cross the wire in one request or in three (``engine.small``
+chooses per zone): DATA_OBJ_PUT/GET with the bytes inside (606/608), or open, one write (read)
+per 4 MiB, close (602, 676/675, 673). Files between the two thresholds stream in 4 MiB
+blocks. **Large files** go through ``irods.chunks`` over several sessions at once, resumable.
+``tests/engine/test_request_count.py`` counts every request on the wire.
 
-**Verification** (``--verify``): the local SHA-256 is computed from the very bytes that stream
-(small files, and every download in the thread that reads the object). Parallel ranges cannot
-feed one running SHA-256, so for a *chunked upload* a separate sequential reader hashes the
-local file concurrently with the range senders (a second read, mostly from the page cache),
-and for a *chunked download* the completed partial file is hashed before the rename (a second
-read). The result is compared with the server's ``sha2:`` checksum (API 629: computed by the
-server from the replica, and registered). A mismatch raises :class:`VerificationFailed`; an
-upload that fails verification is marked stale so no later run takes it for complete, and a
-download that fails keeps nothing under the final name.
+**Verification** (``--verify``): the local SHA-256 is computed from the very bytes that move.
+A small upload sends it with the put (``verifyChksum``): the server computes its own of what
+it stored, compares and registers it in the same request, and a mismatch leaves the replica
+stale. A small download compares it with the server's, which the 608 reply carries (or the
+listed one, the catalog's). Parallel ranges cannot feed one running SHA-256, so for a *chunked
+upload* a separate sequential reader hashes the local file concurrently with the range senders
+(a second read, mostly from the page cache), and for a *chunked download* the completed partial
+file is hashed before the rename; either is compared with the server's checksum (API 629:
+computed from the replica and registered). A mismatch raises :class:`VerificationFailed`; an
+upload that fails verification is left stale so no later run takes it for complete, and a
+download that fails keeps nothing under the final name. ``--checksum`` registers the checksum
+the same way (the next run compares without asking the server to compute it).
 
-**Mtime**: uploads set the object's modify time to the local mtime (the touch API, which
-any user with write access may call; one round trip); downloads set the local mtime to the object's. So the next run's default
-size-and-mtime check skips them.
+**Mtime**: downloads set the local mtime to the object's. A large upload sets the object's
+modify time to the local mtime (the touch API, which any user with write access may call). A
+small upload does not: on iRODS 5 that call costs about a third of the upload's server work, so
+the object keeps the server's write time, and the next run's size-and-mtime rule counts a
+destination written after the source's last change (mtime or ctime) as unchanged (``decide``).
+Only a file that changed within the modify window before its upload gets the touch, since for
+it that rule might not hold.
 """
 
 from __future__ import annotations
@@ -27,8 +35,9 @@ from __future__ import annotations
 import functools
 import logging
 import os
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import anyio
@@ -36,7 +45,9 @@ from irods.session import iRODSSession
 
 from mango_transfer.byteranges import Range, RemoteIdentity
 from mango_transfer.engine.context import RunContext
+from mango_transfer.engine.moved import ByteCounter, Moved, compare, refuse_changed
 from mango_transfer.engine.resume import UploadProgress
+from mango_transfer.engine.whole import get_whole, needs_mtime, put_whole
 from mango_transfer.errors import DiskFull, TransferFailed, VerificationFailed
 from mango_transfer.fileinfo import FileInfo
 from mango_transfer.groups import single_errors
@@ -50,36 +61,17 @@ __all__ = ["Moved", "download_file", "upload_file"]
 
 log = logging.getLogger(__name__)
 
-ByteCounter = Callable[[int], None]
+SMALL_BUFFER = 4 * 1024 * 1024  # a file held whole in memory up to this size needs no slot
 
 
-@dataclass(frozen=True, slots=True)
-class Moved:
-    """What moving one file did.
-
-    ``bytes``: sent or received by this attempt (a resumed file moves only its missing
-    ranges). ``checksum``: with ``--verify``, the SHA-256 of the moved bytes in iRODS form,
-    computed while they streamed and found equal to the server's; else None. ``resumed``: the
-    attempt continued ranges that an earlier one left.
-    """
-
-    bytes: int
-    checksum: str | None = None
-    resumed: bool = False
-
-
-def _compare(path: str, local: str, server: str) -> None:
-    if local != server:
-        raise VerificationFailed("checksum differs between the local file and the server",
-                                 path=path, expected=local, actual=server or "none")
-
-
-# -- upload --------------------------------------------------------------------------------
 def _put_small(session: iRODSSession, remote: RemoteSide, local: Path, path: str, src: FileInfo,
-               verify: bool, counter: ByteCounter) -> Moved:
-    """Worker thread: one small file up, on one session: 602, 676 per 4 MiB, 673, then touch."""
+               verify: bool, register: bool, window: int, counter: ByteCounter) -> Moved:
+    """Worker thread: one file above the single buffer streamed up on one session: 602, 676
+    per 4 MiB, 673, then the checksum (``--verify``/``--checksum``) and, when needed, the
+    mtime."""
     digest = Sha256()
     sent = 0
+    sent_at = time.time()
     with translate_os_errors(local), open(local, "rb") as source:
         handle = remote.open(session, path, "w", size=src.size)
         try:
@@ -93,43 +85,61 @@ def _put_small(session: iRODSSession, remote: RemoteSide, local: Path, path: str
             if sent != src.size:
                 raise TransferFailed(f"the local file changed size during the upload "
                                      f"({src.size} → {sent} bytes)", path=local, retryable=True)
-            _refuse_changed(local, os.fstat(source.fileno()), src.size,
-                            src.mtime * 1_000_000_000, whole_seconds=True)
+            status = os.fstat(source.fileno())
+            refuse_changed(local, status, src.size, src.mtime * 1_000_000_000,
+                           whole_seconds=True)
             handle.close()
         except BaseException:
             handle.abort()  # the server marks the unfinished replica stale
             raise
     checksum = digest.irods_checksum() if verify else None
-    _after_put(remote, session, path, src, checksum)
+    _after_put(remote, session, path, src, checksum, register=register,
+               touch=needs_mtime(status, sent_at, window))
     return Moved(sent, checksum)
 
 
-def _refuse_changed(local: Path, now: os.stat_result, size: int, mtime_ns: int, *,
-                    whole_seconds: bool = False) -> None:
-    """Raise (retryable) when the local file is not the one whose bytes were sent: a recording
-    still being written must never be published as a complete, "good" replica."""
-    current = now.st_mtime_ns // 1_000_000_000 * 1_000_000_000 if whole_seconds else now.st_mtime_ns
-    if now.st_size != size or current != mtime_ns:
-        raise TransferFailed("the local file changed during the upload (is it still being "
-                             "written?); it was not stored as complete", path=local,
-                             retryable=True, hint="upload it again once it is complete")
-
-
 def _after_put(remote: RemoteSide, session: iRODSSession, path: str, src: FileInfo,
-               local_checksum: str | None) -> None:
+               local_checksum: str | None, *, register: bool = False, touch: bool = True) -> None:
+    """After a streamed put: compare (``--verify``) or register (``--checksum``) the server's
+    SHA-256, then set the modify time (``touch``)."""
     if local_checksum is not None:
         server = remote.checksum(session, path)
         if server != local_checksum:
             remote.mark_stale(session, path)
-            _compare(path, local_checksum, server)
-    remote.set_mtime(session, path, src.mtime)
+            compare(path, local_checksum, server)
+    elif register:
+        remote.checksum(session, path)
+    if touch:
+        remote.set_mtime(session, path, src.mtime)
+
+
+@asynccontextmanager
+async def _memory(ctx: RunContext, size: int) -> AsyncIterator[None]:
+    """A slot for a file held whole in memory: beyond SMALL_BUFFER only a few at a time, so
+    --threads files of up to 32 MiB never all sit in memory at once."""
+    if size <= SMALL_BUFFER:
+        yield
+        return
+    async with ctx.buffers:
+        yield
+
+
+def _whole(ctx: RunContext, size: int) -> bool:
+    return size < min(ctx.options.single_buffer, ctx.options.chunk_threshold)
 
 
 async def upload_file(ctx: RunContext, local: Path, path: str, src: FileInfo) -> Moved:
     """Upload ``local`` to ``path``; raises MangoError (``retryable`` says whether to retry)."""
-    if src.size < ctx.options.chunk_threshold:
-        return await ctx.remote_call(_put_small, ctx.remote, local, path, src,
-                                     ctx.options.verify, ctx.stats.add_bytes)
+    options = ctx.options
+    if _whole(ctx, src.size):
+        async with _memory(ctx, src.size):
+            return await ctx.remote_call(put_whole, ctx.remote, ctx.small, local, path, src,
+                                         options.verify or options.checksum,
+                                         options.modify_window, ctx.stats.add_bytes)
+    if src.size < options.chunk_threshold:
+        return await ctx.remote_call(_put_small, ctx.remote, local, path, src, options.verify,
+                                     options.checksum, options.modify_window,
+                                     ctx.stats.add_bytes)
     return await _put_large(ctx, local, path, src)
 
 
@@ -137,7 +147,7 @@ async def _put_large(ctx: RunContext, local: Path, path: str, src: FileInfo) -> 
     with translate_os_errors(local):
         before = await ctx.call(os.stat, local)
     mtime_ns = before.st_mtime_ns
-    _refuse_changed(local, before, src.size, src.mtime * 1_000_000_000, whole_seconds=True)
+    refuse_changed(local, before, src.size, src.mtime * 1_000_000_000, whole_seconds=True)
     identity = RemoteIdentity(path=path, size=src.size, mtime=mtime_ns)
     progress = await ctx.call(UploadProgress.load, ctx.state_dir, path, identity)
     fresh = True
@@ -171,7 +181,8 @@ async def _put_large(ctx: RunContext, local: Path, path: str, src: FileInfo) -> 
                                  on_done=progress.record,
                                  before_close=functools.partial(_check_unchanged, local,
                                                                 src.size, mtime_ns))
-    await ctx.remote_call(_check_put_large, ctx.remote, path, src, local_checksum)
+    await ctx.remote_call(_check_put_large, ctx.remote, path, src, local_checksum,
+                          ctx.options.checksum)
     await ctx.call(progress.remove)
     return Moved(_bytes(missing), local_checksum, resumed=not fresh)
 
@@ -184,11 +195,11 @@ def _check_unchanged(local: Path, size: int, mtime_ns: int) -> None:
     """Worker thread, before the primary finalizes: the file still is the one we sent."""
     with translate_os_errors(local):
         now = os.stat(local)
-    _refuse_changed(local, now, size, mtime_ns)
+    refuse_changed(local, now, size, mtime_ns)
 
 
 def _check_put_large(session: iRODSSession, remote: RemoteSide, path: str, src: FileInfo,
-                     local_checksum: str | None) -> None:
+                     local_checksum: str | None, register: bool) -> None:
     after = remote.stat(session, path)
     if after is None or after.info.size != src.size:
         if after is not None:
@@ -199,7 +210,7 @@ def _check_put_large(session: iRODSSession, remote: RemoteSide, path: str, src: 
     if not after.good:
         raise VerificationFailed("the uploaded replica was not finalized as good", path=path,
                                  expected="good", actual="stale")
-    _after_put(remote, session, path, src, local_checksum)
+    _after_put(remote, session, path, src, local_checksum, register=register)
 
 
 # -- download --------------------------------------------------------------------------------
@@ -235,7 +246,7 @@ def _get_small(session: iRODSSession, remote: RemoteSide, path: str, target: Pat
             raise VerificationFailed("the data object changed size during the download",
                                      path=path, expected=str(src.size), actual=str(received))
         if checksum is not None:
-            _compare(path, checksum, remote.checksum(session, path))
+            compare(path, checksum, remote.checksum(session, path))
         with translate_os_errors(target):
             publish(temporary, target, src.mtime)
     except BaseException:
@@ -246,6 +257,10 @@ def _get_small(session: iRODSSession, remote: RemoteSide, path: str, target: Pat
 
 async def download_file(ctx: RunContext, path: str, target: Path, src: FileInfo) -> Moved:
     """Download ``path`` to ``target`` (never a partial file under the final name)."""
+    if _whole(ctx, src.size):
+        async with _memory(ctx, src.size):
+            return await ctx.remote_call(get_whole, ctx.remote, ctx.small, path, target, src,
+                                         ctx.options.verify, ctx.stats.add_bytes)
     if src.size < ctx.options.chunk_threshold:
         return await ctx.remote_call(_get_small, ctx.remote, path, target, src,
                                      ctx.options.verify, ctx.stats.add_bytes)
@@ -267,6 +282,6 @@ async def download_file(ctx: RunContext, path: str, target: Path, src: FileInfo)
         server = await ctx.remote_call(ctx.remote.checksum, path)
         if local_checksum != server:
             await ctx.call(partial.discard)
-            _compare(path, local_checksum, server)
+            compare(path, local_checksum, server)
     await ctx.call(partial.finish, src.mtime)
     return Moved(_bytes(missing), local_checksum, resumed)

@@ -37,6 +37,7 @@ from mango_transfer.irods.paths import irods_join
 from mango_transfer.localfs.errors import translate_os_errors
 from mango_transfer.localfs.hashing import file_checksum
 from mango_transfer.localfs.paths import WINDOWS_PATH_HINT, local_target, windows_drive_or_unc
+from mango_transfer.localfs.walk import file_info
 
 __all__ = ["Download"]
 
@@ -135,7 +136,7 @@ class Download:
                 st = await self.ctx.call(os.stat, target)
             except OSError:
                 return
-            yield ListedFile(FileInfo(name, st.st_size, st.st_mtime_ns // 1_000_000_000), True)
+            yield ListedFile(file_info(name, st), True)
             return
         async with aclosing(local_files(self.dest, self.ctx.limiter)) as files:
             async for entry in files:

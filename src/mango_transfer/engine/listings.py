@@ -30,7 +30,7 @@ from mango_transfer.errors import LocalNotFound, TransferFailed, UsageError
 from mango_transfer.fileinfo import DirInfo, FileInfo, ListedFile, WalkError, WalkItem
 from mango_transfer.localfs.errors import os_error_to_mango, translate_os_errors
 from mango_transfer.localfs.partial import PARTIAL_SUFFIX, STATE_SUFFIX
-from mango_transfer.localfs.walk import walk
+from mango_transfer.localfs.walk import file_info, walk
 
 __all__ = ["by_directory", "listed", "local_files", "one", "pruned", "remote_collections",
            "remote_listing", "remote_tree", "stat_listed", "top_level"]
@@ -137,7 +137,7 @@ def stat_listed(root: Path, paths: Sequence[str]) -> list[FileInfo | WalkError]:
             out.append(WalkError(relative, TransferFailed("not a regular file; not uploaded",
                                                           path=full)))
             continue
-        out.append(FileInfo(relative, st.st_size, st.st_mtime_ns // 1_000_000_000))
+        out.append(file_info(relative, st))
     return out
 
 

@@ -32,6 +32,8 @@ __all__ = [
 MIB = 1024 * 1024
 ENV_PREFIX = "MANGO_"
 ACL_LEVELS = ("read", "write", "own", "null")
+MAX_SINGLE_BUFFER = 32 * MIB  # iRODS' own default maximum_size_for_single_buffer_in_megabytes
+SMALL_FILE_CHOICES = ("auto", "single", "open")
 _MAX_BACKOFF = 60.0  # seconds; a longer wait helps no transfer and looks like a hang
 _ALL = frozenset({"upload", "download", "sync"})
 
@@ -84,6 +86,8 @@ class TransferOptions:
     dry_run: bool = False
     chunk_threshold: int = 32 * MIB
     chunk_connections: int = 4
+    single_buffer: int = 32 * MIB
+    small_files: str = "auto"
     retries: int = 3
     retry_backoff: float = 1.0
     acl: tuple[AclGrant, ...] = ()
@@ -100,6 +104,12 @@ class TransferOptions:
                 raise UsageError(f"{flag} must be at least {low}, got {getattr(self, name)}")
         if self.retry_backoff < 0:
             raise UsageError(f"--retry-backoff must not be negative, got {self.retry_backoff}")
+        if self.single_buffer < 0 or self.single_buffer > MAX_SINGLE_BUFFER:
+            raise UsageError(f"--single-buffer must be between 0 and 32M (the most an iRODS "
+                             f"server takes in one request), got {self.single_buffer}")
+        if self.small_files not in SMALL_FILE_CHOICES:
+            raise UsageError(f"--small-files must be one of {', '.join(SMALL_FILE_CHOICES)}, "
+                             f"got {self.small_files!r}")
 
     def skip_rules(self) -> SkipRules:
         """The subset ``decide()`` needs."""
@@ -168,6 +178,15 @@ OPTION_TABLE: tuple[OptionSpec, ...] = (
                metavar="N", group="Performance"),
     OptionSpec("max_backlog", "Files the walk may run ahead of the transfers; the progress "
                "totals are known once the walk is this close to its end.", metavar="N",
+               group="Performance"),
+    OptionSpec("single_buffer", "Files below this size (and below --chunk-threshold) are read "
+               "whole into memory and can move in one request, as iput and iget do; 0 streams "
+               "them in 4 MiB blocks. At most 32M, the server's own limit.", metavar="SIZE",
+               parse=parse_size, group="Performance"),
+    OptionSpec("small_files", "How a small file crosses the wire: 'single' (one request: "
+               "DATA_OBJ_PUT/GET with the bytes inside), 'open' (open, write or read, close: "
+               "less work for an iRODS 5 server), or 'auto' (time both on the first files and "
+               "keep the faster).", metavar="auto|single|open", parse=str,
                group="Performance"),
     OptionSpec("retries", "Attempts after a transient failure (connection reset, timeout, busy "
                "server); permanent errors fail at once.", metavar="N", group="Safety"),

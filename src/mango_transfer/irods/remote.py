@@ -1,9 +1,10 @@
 """The remote side of a transfer: a small protocol, and python-irodsclient behind it.
 
-The engine talks to :class:`RemoteSide` only (stat, walk, open a handle, finalize, mkdir, set
-mtime, set ACL, checksum, unlink); :class:`IrodsRemote` implements it with PRC, one session
-per call, and translates every PRC exception at this boundary. All methods block: the engine
-runs them through ``anyio.to_thread.run_sync`` with a session checked out of the pool.
+The engine talks to :class:`RemoteSide` only (stat, walk, put or get a whole small file, open
+a handle, finalize, mkdir, set mtime, set ACL, checksum, unlink); :class:`IrodsRemote`
+implements it with PRC, one session per call, and translates every PRC exception at this
+boundary. All methods block: the engine runs them through ``anyio.to_thread.run_sync`` with a
+session checked out of the pool.
 
 **Walk.** One GenQuery for every data object below a collection
 (``COLL_NAME = 'c' || like 'c/%'``), selecting name, collection, size, checksum, modify time and
@@ -16,10 +17,15 @@ The collections below one (:meth:`IrodsRemote.collection_pages`, ``COLL_NAME lik
 name order) are a second, equally paged query: merged with the objects they give the whole tree,
 empty collections included.
 
+**Single requests.** :meth:`IrodsRemote.put_bytes` and :meth:`IrodsRemote.get_bytes` move a
+whole small file in one request: DATA_OBJ_PUT (606) with the bytes in the request and
+DATA_OBJ_GET (608) with the bytes (and, asked for, the checksum) in the reply, as ``iput`` and
+``iget`` do below the server's single-buffer size.
+
 **Handles.** :meth:`IrodsRemote.open` sends the open (602) itself, with PRC's message classes
 on a connection of the session's PRC pool, and the handle then sends exactly one request per
-operation (no buffered layer, so none of PRC's "tell" requests): a small upload is 602, 676,
-673 and the mtime (touch, 20007); a small download 602, 675 until the listed size, 673. For the
+operation (no buffered layer, so none of PRC's "tell" requests): a small upload this way is
+602, 676, 673; a small download 602, 675 until the listed size, 673. For the
 parallel-transfer protocol the primary handle (finalizes on close, 673) gives the replica token
 and resource hierarchy (20000); secondary handles join with ``replicaToken``/``resc_hier`` and
 close with REPLICA_CLOSE (20004). A handle is never closed on failure: the engine discards its
@@ -43,10 +49,12 @@ from irods.message import (
     FileOpenRequest,
     FileSeekResponse,
     JSON_Message,
+    Message,
     OpenedDataObjRequest,
     StringStringMap,
     iRODSMessage,
 )
+from irods.message.property_types import IntegerProperty, StringProperty, SubmessageProperty
 from irods.models import Collection, DataObject
 from irods.session import iRODSSession
 
@@ -55,7 +63,8 @@ from mango_transfer.fileinfo import FileInfo, ListedFile
 from mango_transfer.irods.errors import translate_irods_errors
 from mango_transfer.irods.paths import irods_relative
 
-__all__ = ["REPLICA_GOOD", "IrodsRemote", "RemoteHandle", "RemoteSide", "listed_file"]
+__all__ = ["REPLICA_GOOD", "IrodsRemote", "NotIncluded", "RemoteHandle", "RemoteSide",
+           "listed_file"]
 
 REPLICA_GOOD = "1"
 _ACL_NAMES = {"read": "read", "write": "write", "own": "own", "null": "null"}
@@ -63,6 +72,38 @@ _ACL_NAMES = {"read": "read", "write": "write", "own": "own", "null": "null"}
 _O_CREAT = 0o100
 _OPEN_FLAGS = {"r": 0, "r+": 2, "w": 1 | 0o1000, "a": 1}
 _RESOURCE_KEYS = frozenset({kw.RESC_NAME_KW, kw.DEST_RESC_NAME_KW, kw.RESC_HIER_STR_KW})
+_PUT_OPR, _GET_OPR = 1, 2  # DataObjInp.oprType of DATA_OBJ_PUT / DATA_OBJ_GET, as iput/iget send
+
+
+class _PortList(Message):
+    _name = "PortList_PI"
+    portNum = IntegerProperty()
+    cookie = IntegerProperty()
+    sock = IntegerProperty()
+    windowSize = IntegerProperty()
+    hostAddr = StringProperty()
+
+
+class _PortalOprOut(Message):
+    """The reply body of DATA_OBJ_GET: the checksum asked for, or a portal for large objects."""
+
+    _name = "PortalOprOut_PI"
+    status = IntegerProperty()
+    l1descInx = IntegerProperty()
+    numThreads = IntegerProperty()
+    chksum = StringProperty()
+    PortList_PI = SubmessageProperty(_PortList)
+
+
+class _IntInput(Message):
+    _name = "INT_PI"
+    myInt = IntegerProperty()
+
+
+class NotIncluded(Exception):
+    """DATA_OBJ_GET answered with a portal instead of the bytes: the object is larger than the
+    zone's single-buffer size (``maximum_size_for_single_buffer_in_megabytes``). The replica
+    was closed again; move it with an open and reads instead."""
 
 
 class _EqualsOrUnder(Criterion):
@@ -171,14 +212,19 @@ class RemoteHandle:
         if self.closed:
             return
         self.closed = True
-        with translate_irods_errors(self.path):
-            if self.primary:
-                self._conn.send(self._opened_request("DATA_OBJ_CLOSE_AN", options=self._options))
-                self._conn.recv()
-            else:
-                self._json_request("REPLICA_CLOSE_APN", {
-                    "fd": self._descriptor, "send_notification": False, "update_size": False,
-                    "update_status": False, "compute_checksum": False})
+        try:
+            with translate_irods_errors(self.path):
+                if self.primary:
+                    self._conn.send(self._opened_request("DATA_OBJ_CLOSE_AN",
+                                                         options=self._options))
+                    self._conn.recv()
+                else:
+                    self._json_request("REPLICA_CLOSE_APN", {
+                        "fd": self._descriptor, "send_notification": False,
+                        "update_size": False, "update_status": False, "compute_checksum": False})
+        except BaseException:
+            self._drop()  # a refused close: the server releases whatever this handle held
+            raise
         self._conn.release()
 
     def abort(self) -> None:
@@ -187,6 +233,9 @@ class RemoteHandle:
         if self.closed:
             return
         self.closed = True
+        self._drop()
+
+    def _drop(self) -> None:
         with contextlib.suppress(Exception):
             self._conn.disconnect()
         with contextlib.suppress(Exception):
@@ -207,7 +256,13 @@ class RemoteSide(Protocol):
 
     def open(self, session: iRODSSession, path: str, mode: str, *, size: int = -1,
              threads: int = 1, token: str | None = None, hierarchy: str | None = None,
-             create: bool = True) -> RemoteHandle: ...
+             create: bool = True, checksum: str | None = None) -> RemoteHandle: ...
+
+    def put_bytes(self, session: iRODSSession, path: str, data: bytes, *,
+                  checksum: str | None = None) -> None: ...
+
+    def get_bytes(self, session: iRODSSession, path: str, *,
+                  verify: bool = False) -> tuple[bytes, str]: ...
 
     def mkdir(self, session: iRODSSession, path: str) -> None: ...
 
@@ -310,10 +365,18 @@ class IrodsRemote:
 
     def open(self, session: iRODSSession, path: str, mode: str, *, size: int = -1,
              threads: int = 1, token: str | None = None, hierarchy: str | None = None,
-             create: bool = True) -> RemoteHandle:
+             create: bool = True, checksum: str | None = None) -> RemoteHandle:
         """Open ``path``; with ``token``/``hierarchy`` the handle joins an open replica as a
-        secondary (closed with REPLICA_CLOSE), else it is the primary (finalizes on close)."""
+        secondary (closed with REPLICA_CLOSE), else it is the primary (finalizes on close).
+
+        ``checksum`` (a primary write, the SHA-256 of everything that will be written): the
+        final close computes the replica's checksum, compares it and registers it
+        (``verifyChksum``); a mismatch fails the close with USER_CHKSUM_MISMATCH and leaves the
+        replica stale, with no checksum and size 0, on both servers.
+        """
         options: dict[str, str] = {}
+        if checksum:
+            options[kw.VERIFY_CHKSUM_KW] = checksum
         if size >= 0:
             options[kw.DATA_SIZE_KW] = str(size)
         if threads > 1:
@@ -322,9 +385,7 @@ class IrodsRemote:
         if secondary:
             options[kw.RESC_HIER_STR_KW] = hierarchy or ""
             options[kw.REPLICA_TOKEN_KW] = token or ""
-        default_resource = getattr(session, "default_resource", None)
-        if default_resource and not _RESOURCE_KEYS.intersection(options):
-            options[kw.DEST_RESC_NAME_KW] = default_resource
+        self._resource_options(session, options)
         flags = _OPEN_FLAGS[mode] | (_O_CREAT if create and mode in ("w", "a") else 0)
         request = FileOpenRequest(objPath=path, createMode=0, openFlags=flags, offset=0,
                                   dataSize=size, numThreads=session.numThreads, oprType=0,
@@ -339,6 +400,64 @@ class IrodsRemote:
                 conn.release()  # a refused open leaves the connection usable
                 raise
         return RemoteHandle(path, conn, descriptor, primary=not secondary, options=options)
+
+    def _resource_options(self, session: iRODSSession, options: dict[str, str]) -> dict[str, str]:
+        default_resource = getattr(session, "default_resource", None)
+        if default_resource and not _RESOURCE_KEYS.intersection(options):
+            options[kw.DEST_RESC_NAME_KW] = default_resource
+        return options
+
+    def put_bytes(self, session: iRODSSession, path: str, data: bytes, *,
+                  checksum: str | None = None) -> None:
+        """Store ``data`` as the whole content of ``path`` in ONE request: DATA_OBJ_PUT (606)
+        with the bytes inside it, the way ``iput`` sends a file below the single-buffer size.
+
+        The server creates or overwrites the object (``forceFlag``: the engine already decided
+        to replace it), writes, checks the size against ``dataSize`` and finalizes the replica
+        as good, all before it replies. With ``checksum`` (the SHA-256 of ``data`` in iRODS
+        form) it computes its own, compares and registers it (``verifyChksum``); a mismatch
+        answers USER_CHKSUM_MISMATCH (a VerificationFailed) and leaves the replica stale. The
+        modify time is the server's clock at the finalize: no keyword of this API sets it.
+        """
+        options = {kw.DATA_INCLUDED_KW: "", kw.FORCE_FLAG_KW: ""}
+        if checksum:
+            options[kw.VERIFY_CHKSUM_KW] = checksum
+        request = FileOpenRequest(objPath=path, createMode=0o644, openFlags=1, offset=0,
+                                  dataSize=len(data), numThreads=0, oprType=_PUT_OPR,
+                                  KeyValPair_PI=StringStringMap(
+                                      self._resource_options(session, options)))
+        with translate_irods_errors(path), session.pool.get_connection() as conn:
+            conn.send(iRODSMessage("RODS_API_REQ", msg=request, bs=data,
+                                   int_info=api_number["DATA_OBJ_PUT_AN"]))
+            conn.recv()
+
+    def get_bytes(self, session: iRODSSession, path: str, *,
+                  verify: bool = False) -> tuple[bytes, str]:
+        """The whole content of ``path`` in ONE request: DATA_OBJ_GET (608), whose reply carries
+        the bytes of a replica up to the zone's single-buffer size, as ``iget`` reads a small
+        file. With ``verify`` the reply also carries the server's checksum of the replica
+        (``verifyChksum``: computed and registered first when it has none), else "".
+
+        Raises :class:`NotIncluded` when the server answered with a portal instead (the object
+        is above its single-buffer size); that replica is closed again before it returns.
+        """
+        options = {kw.VERIFY_CHKSUM_KW: ""} if verify else {}
+        request = FileOpenRequest(objPath=path, createMode=0, openFlags=0, offset=0, dataSize=0,
+                                  numThreads=0, oprType=_GET_OPR,
+                                  KeyValPair_PI=StringStringMap(options))
+        with translate_irods_errors(path), session.pool.get_connection() as conn:
+            conn.send(iRODSMessage("RODS_API_REQ", msg=request,
+                                   int_info=api_number["DATA_OBJ_GET_AN"]))
+            reply = conn.recv()
+            out = reply.get_main_message(_PortalOprOut) if reply.msg else None
+            data = bytes(reply.bs) if reply.bs is not None else b""
+            if out is not None and out.l1descInx and not data and reply.int_info > 2:
+                # A portal (the object outgrew the single buffer): close it, the client's way.
+                conn.send(iRODSMessage("RODS_API_REQ", msg=_IntInput(myInt=reply.int_info),
+                                       int_info=api_number["OPR_COMPLETE_AN"]))
+                conn.recv()
+                raise NotIncluded(path)
+        return data, (out.chksum or "") if out is not None else ""
 
     def mkdir(self, session: iRODSSession, path: str) -> None:
         """Create ``path`` and missing parents (an existing collection is fine)."""

@@ -34,7 +34,7 @@ from mango_transfer.errors import LocalNotFound, TransferFailed
 from mango_transfer.fileinfo import DirInfo, FileInfo, WalkError, WalkItem
 from mango_transfer.localfs.errors import os_error_to_mango
 
-__all__ = ["iter_tree", "produce", "walk"]
+__all__ = ["file_info", "iter_tree", "produce", "walk"]
 
 DEFAULT_BATCH = 512
 
@@ -50,8 +50,11 @@ def _list_names(folder: str) -> list[str]:
         return sorted(entry.name for entry in entries)
 
 
-def _file_info(relative: str, st: os.stat_result) -> FileInfo:
-    return FileInfo(path=relative, size=st.st_size, mtime=st.st_mtime_ns // 1_000_000_000)
+def file_info(relative: str, st: os.stat_result) -> FileInfo:
+    """The listing entry of a local file named ``relative`` with status ``st``."""
+    mtime = st.st_mtime_ns // 1_000_000_000
+    return FileInfo(path=relative, size=st.st_size, mtime=mtime,
+                    changed=max(mtime, st.st_ctime_ns // 1_000_000_000))
 
 
 class _Walker:
@@ -93,7 +96,7 @@ class _Walker:
             yield WalkError(relative, os_error_to_mango(exc, path))
             return
         if stat.S_ISREG(st.st_mode):
-            yield _file_info(relative, st)
+            yield file_info(relative, st)
         elif stat.S_ISDIR(st.st_mode):
             yield from self.queue(relative, path, st)
         elif not stat.S_ISLNK(st.st_mode):  # links are skipped silently when not followed
@@ -113,7 +116,7 @@ class _Walker:
     def run(self) -> Iterator[WalkItem]:
         root_stat = self._root_stat()
         if not stat.S_ISDIR(root_stat.st_mode):
-            yield _file_info(self.root.name, root_stat)
+            yield file_info(self.root.name, root_stat)
             return
         self.seen.add((root_stat.st_dev, root_stat.st_ino))
         yield from self.visit("", os.fspath(self.root))

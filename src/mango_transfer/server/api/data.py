@@ -298,7 +298,14 @@ async def finalize(server: ServerState, handle: Descriptor, close_kvp: dict[str,
     if "regChksum" in options or expected:
         checksum = await compute_checksum(server, handle.data_id)
         if expected and checksum != expected:
-            catalog.update_data(handle.data_id, data_size=0, data_is_dirty=REPL_STALE, data_checksum="")
+            if "dataIncluded" in options:
+                # A single-buffer put (rsDataObjPut's finalize_replica) records the size and the
+                # checksum it computed before it compares, then leaves the replica stale.
+                catalog.update_data(handle.data_id, data_size=size, data_is_dirty=REPL_STALE,
+                                    data_checksum=checksum)
+            else:
+                catalog.update_data(handle.data_id, data_size=0, data_is_dirty=REPL_STALE,
+                                    data_checksum="")
             raise IrodsError(USER_CHKSUM_MISMATCH, f"checksum {checksum} != {expected}")
         fields["data_checksum"] = checksum
     catalog.update_data(handle.data_id, **fields)
