@@ -126,3 +126,14 @@ def test_without_an_environment_only_absolute_paths() -> None:
 
     with pytest.raises(MangoError, match="absolute iRODS path"):
         remote_path("relative", "the collection")
+
+
+def test_a_tilde_the_shell_expanded_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mango_transfer.engine.route import remote_path
+
+    monkeypatch.setenv("HOME", "/home/alice")
+    with pytest.raises(MangoError, match="the shell replaced ~"):
+        remote_path("/home/alice/study", "the collection", home=HOME, cwd=CWD)
+    assert remote_path("/home/alicia", "the collection", home=HOME, cwd=CWD) == "/home/alicia"
+    monkeypatch.setenv("HOME", "/tempZone")  # a local home named like the zone: no guess
+    assert remote_path("/tempZone/x", "c", home=HOME, cwd=CWD) == "/tempZone/x"

@@ -6,8 +6,10 @@ import click
 
 from mango_transfer import __version__
 from mango_transfer.cli.bench import bench
+from mango_transfer.cli.browse import du, ls
 from mango_transfer.cli.debug_log import enable_debug_logging
 from mango_transfer.cli.demo import demo
+from mango_transfer.cli.diff import diff
 from mango_transfer.cli.ingest import ingest
 from mango_transfer.cli.scaleout import worker
 from mango_transfer.cli.serve import serve
@@ -32,5 +34,6 @@ def main(debug: bool) -> None:
         enable_debug_logging()
 
 
-for _command in (serve, upload, download, sync, check, login, bench, demo, ingest, worker):
+for _command in (serve, upload, download, sync, diff, ls, du, check, login, bench, demo, ingest,
+                 worker):
     main.add_command(_command)

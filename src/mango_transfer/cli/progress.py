@@ -259,6 +259,8 @@ def verbose_line(result: FileResult) -> str:
     if status is Status.PLANNED:
         verb = "delete" if result.action == "delete" else "transfer"
         return f"would {verb}: {result.path} ({result.reason})"
+    if status in (Status.MISSING_ON_DESTINATION, Status.MISSING_ON_SOURCE):
+        return f"{status.value.replace('_', ' ')}: {result.path}"
     return f"{status.value}: {result.path} ({result.reason})"
 
 

@@ -31,7 +31,7 @@ from mango_transfer.engine import Stats, Status, TransferOptions
 from mango_transfer.engine.report import write_report
 from mango_transfer.errors import MangoError
 
-__all__ = ["check", "download", "login", "sync", "upload"]
+__all__ = ["check", "download", "login", "output_options", "sync", "upload"]
 
 def _execute(direction: str, src: str, dest: str, params: dict[str, Any]) -> None:
     """Run one command: on this machine, or on Celery workers with ``--celery``."""
@@ -99,7 +99,8 @@ class _Duration(click.ParamType):
             self.fail(exc.user_message(), param, ctx)
 
 
-def _common(func: Callable[..., Any]) -> Callable[..., Any]:
+def output_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--json-report``, ``--stats``, ``-v`` and ``-q``: what a run shows and keeps."""
     func = click.option("--json-report", type=click.Path(dir_okay=False), default=None,
                         help="Write the run as JSON to FILE: a header (command, options, zone, "
                              "times, exit code), the totals and one entry per file "
@@ -120,7 +121,7 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
 @click.argument("dest_coll")
 @transfer_options("upload")
 @celery_options
-@_common
+@output_options
 def upload(src: Path, dest_coll: str, **params: Any) -> None:
     """Upload the contents of SRC (a folder or a file) into the collection DEST_COLL.
 
@@ -134,7 +135,7 @@ def upload(src: Path, dest_coll: str, **params: Any) -> None:
 @click.argument("dest_dir", type=click.Path(file_okay=False, path_type=Path))
 @transfer_options("download")
 @celery_options
-@_common
+@output_options
 def download(src_coll: str, dest_dir: Path, **params: Any) -> None:
     """Download the contents of SRC_COLL (or one data object) into the folder DEST_DIR.
 
@@ -148,7 +149,7 @@ def download(src_coll: str, dest_dir: Path, **params: Any) -> None:
 @click.argument("dest")
 @transfer_options("sync")
 @celery_options
-@_common
+@output_options
 def sync(src: str, dest: str, **params: Any) -> None:
     """Make DEST match SRC; exactly one side is iRODS (irods:/ZONE/... or /ZONE/...).
 

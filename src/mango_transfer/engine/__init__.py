@@ -7,7 +7,8 @@ This package's face is all a caller needs::
 
 How one run is built, one module per job:
 
-- ``api``         the entry points (``upload``, ``download``, ``sync``, ``transfer``) and the
+- ``api``         the entry points (``upload``, ``download``, ``sync``, ``transfer``,
+                  ``compare`` for ``diff``) and the
                   run's shared context (``run_context``);
 - ``route``       which argument is the iRODS side, and which way ``sync`` goes;
 - ``to_irods`` / ``from_irods``  the two directions (``Upload``, ``Download``): what to list
@@ -25,6 +26,7 @@ How one run is built, one module per job:
 """
 
 from mango_transfer.engine.api import (
+    compare,
     download,
     download_sync,
     open_direction,
@@ -59,6 +61,7 @@ __all__ = [
     "StatsSnapshot",
     "Status",
     "TransferOptions",
+    "compare",
     "download",
     "download_sync",
     "is_remote",

@@ -35,6 +35,7 @@ direction (``Upload`` or ``Download``) and hands both to the :class:`Runner`.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -61,6 +62,7 @@ from mango_transfer.irods.pool import SessionCache, SessionPool
 from mango_transfer.irods.remote import IrodsRemote
 
 __all__ = [
+    "compare",
     "download",
     "download_sync",
     "open_direction",
@@ -197,6 +199,35 @@ async def transfer(direction: str, src: str, dest: str, options: TransferOptions
         direction = sync_direction(src, dest, environment.zone)
     run = upload if direction == "upload" else download
     return await run(src, dest, options, environment=environment, environ=environ, **keywords)
+
+
+async def compare(src: str, dest: str, options: TransferOptions | None = None, *,
+                  stats: Stats | None = None, progress: Progress | None = None,
+                  environment: IrodsEnvironment | None = None,
+                  environ: Mapping[str, str] | None = None) -> Stats:
+    """Compare ``src`` with ``dest`` (one local, one iRODS, either way round, as ``sync``)
+    without moving, creating or deleting anything: each file's result is ``identical``,
+    ``differs`` (with the reason), ``missing_on_destination`` or ``missing_on_source``.
+
+    Files compare by size, or by size and SHA-256 with ``options.checksum`` (a local file is
+    hashed; an object's checksum is the catalog's, or one the server computes and registers).
+    The listings, decisions and checksums are a run's own; only the moving is left out.
+    """
+    environment = await _environment(environment, environ)
+    direction = sync_direction(src, dest, environment.zone, command="diff")
+    base = options or TransferOptions()
+    checking = dataclasses.replace(base, dry_run=True, delete=False, force=False,
+                                   update=False, ignore_existing=False,
+                                   size_only=not base.checksum, acl=())
+    where = {"home": environment.home, "cwd": environment.working_collection}
+    hooks = RunHooks(compare=True)
+    if direction == "upload":
+        dest = remote_path(dest, "the iRODS side", **where)
+        return await _run(lambda ctx: Upload(ctx, Path(src), dest), checking, stats, progress,
+                          environment, environ, hooks)
+    src = remote_path(src, "the iRODS side", **where)
+    return await _run(lambda ctx: Download(ctx, src, Path(dest)), checking, stats, progress,
+                      environment, environ, hooks)
 
 
 async def sync(src: str, dest: str, options: TransferOptions | None = None, *,

@@ -18,9 +18,10 @@ from __future__ import annotations
 import os
 import posixpath
 import stat
-from collections.abc import AsyncGenerator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
 from contextlib import aclosing
 from pathlib import Path
+from typing import Any, TypeVar
 
 import anyio
 
@@ -36,46 +37,62 @@ __all__ = ["by_directory", "listed", "local_files", "one", "pruned", "remote_col
            "remote_listing", "remote_tree", "stat_listed", "top_level"]
 
 _STAT_BATCH = 512  # listed files stat-ed per worker-thread hop
+T = TypeVar("T")
 
 
-async def remote_listing(ctx: RunContext, collection: str) -> AsyncGenerator[ListedFile, None]:
-    """Stream the GenQuery walk; the session stays checked out (paging needs its connection)."""
+async def _paged(ctx: RunContext, start: Callable[[Any], Iterator[list[T]]],
+                 ) -> AsyncGenerator[T, None]:
+    """Stream the entries of a paged query (``start(session)`` gives its pages) on one
+    session, checked out for as long as it pages (the continuation needs its connection).
+    Stopped early, the query is closed on that connection before the session goes back; when
+    that fails, the session is discarded (disconnecting closes the query with it)."""
     session = await ctx.pool.checkout()
-    pages = ctx.remote.walk_pages(session, collection)
-    finished = False
+    pages = start(session)
+    healthy = False
     try:
         while (page := await ctx.call(next, pages, None)) is not None:
             for entry in page:
                 yield entry
-        finished = True
+        healthy = True
     finally:
-        # Stopped early: disconnecting closes the open query on the server with the session.
-        await ctx.pool.checkin(session, discard=not finished)
+        if not healthy:
+            with anyio.CancelScope(shield=True):
+                try:
+                    close = getattr(pages, "close", lambda: None)  # a generator's
+                    await anyio.to_thread.run_sync(close, limiter=ctx.limiter)
+                    healthy = True
+                except Exception:  # noqa: BLE001 - a broken connection: the session goes
+                    healthy = False
+        await ctx.pool.checkin(session, discard=not healthy)
 
 
-async def remote_collections(ctx: RunContext,
-                             collection: str) -> AsyncGenerator[DirInfo, None]:
+async def remote_listing(ctx: RunContext, collection: str,
+                         recursive: bool = True) -> AsyncGenerator[ListedFile, None]:
+    """Stream the GenQuery walk of the objects below ``collection``."""
+    async with aclosing(_paged(ctx, lambda session: ctx.remote.walk_pages(
+            session, collection, recursive))) as entries:
+        async for entry in entries:
+            yield entry
+
+
+async def remote_collections(ctx: RunContext, collection: str,
+                             recursive: bool = True) -> AsyncGenerator[DirInfo, None]:
     """Stream every collection below ``collection`` (relative names, in name order)."""
-    session = await ctx.pool.checkout()
-    pages = ctx.remote.collection_pages(session, collection)
-    finished = False
-    try:
-        while (page := await ctx.call(next, pages, None)) is not None:
-            for name, mtime in page:
-                yield DirInfo(name, mtime)
-        finished = True
-    finally:
-        await ctx.pool.checkin(session, discard=not finished)
+    async with aclosing(_paged(ctx, lambda session: ctx.remote.collection_pages(
+            session, collection, recursive))) as entries:
+        async for name, mtime in entries:
+            yield DirInfo(name, mtime)
 
 
-async def remote_tree(ctx: RunContext,
-                      collection: str) -> AsyncGenerator[DirInfo | ListedFile, None]:
+async def remote_tree(ctx: RunContext, collection: str,
+                      recursive: bool = True) -> AsyncGenerator[DirInfo | ListedFile, None]:
     """Every collection and object below ``collection``, in catalog order: a collection
     (``DirInfo``) after its parent and before its objects, empty ones included. Two paged
     GenQueries on two sessions, merged side by side (bounded memory). An object whose
-    collection the second listing did not show (no access to it) still has it announced."""
-    objects = remote_listing(ctx, collection)
-    folders = remote_collections(ctx, collection)
+    collection the second listing did not show (no access to it) still has it announced.
+    ``recursive=False``: what is directly in ``collection`` (``ls`` without ``-r``)."""
+    objects = remote_listing(ctx, collection, recursive)
+    folders = remote_collections(ctx, collection, recursive)
     async with aclosing(objects), aclosing(folders):
         folder = await anext(folders, None)
         announced = ""

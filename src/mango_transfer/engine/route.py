@@ -12,6 +12,7 @@ hint: iRODS paths never contain a drive or backslashes as separators.
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 
@@ -23,13 +24,13 @@ __all__ = ["REMOTE_PREFIX", "is_remote", "remote_path", "resolve_direction", "sy
 REMOTE_PREFIX = "irods:"
 
 
-def sync_direction(src: str, dest: str, zone: str) -> str:
+def sync_direction(src: str, dest: str, zone: str, command: str = "sync") -> str:
     """``"upload"`` or ``"download"``: the side that is iRODS (see :func:`is_remote`) is the
-    destination or the source; exactly one side must be."""
+    destination or the source; exactly one side must be (``command`` names the one asking)."""
     src_remote, dest_remote = is_remote(src, zone), is_remote(dest, zone)
     if src_remote == dest_remote:
         side = "both" if src_remote else "neither"
-        raise UsageError(f"sync needs exactly one iRODS side, but {side} of {src!r} and "
+        raise UsageError(f"{command} needs exactly one iRODS side, but {side} of {src!r} and "
                          f"{dest!r} is one", hint=f"write the iRODS side as {REMOTE_PREFIX}/ZONE/"
                                                   f"..., /ZONE/... or {REMOTE_PREFIX}~/... "
                                                   f"(relative to your iRODS home)")
@@ -57,6 +58,10 @@ def remote_path(path: str, what: str, *, home: str | None = None,
     raw = _strip(path)
     if windows_drive_or_unc(raw):
         raise UsageError(f"{what} {raw!r} is not an iRODS path", hint=WINDOWS_PATH_HINT)
+    if home is not None and _expanded_by_the_shell(raw, home):
+        raise UsageError(f"{what} {raw!r} is this machine's home folder: the shell replaced ~ "
+                         "before mango-transfer saw it",
+                         hint="quote it ('~/study') or write irods:~/study")
     if raw == "~" or raw.startswith("~/"):
         if home is None:
             raise UsageError(f"{what} must be an absolute iRODS path such as "
@@ -68,6 +73,16 @@ def remote_path(path: str, what: str, *, home: str | None = None,
                              "/ZONE/home/USER/...", path=raw)
         raw = f"{cwd.rstrip('/')}/{raw}" if raw else cwd
     return _normalized(raw)
+
+
+def _expanded_by_the_shell(path: str, home: str) -> bool:
+    """``path`` starts with the local home folder (``/home/alice``), which no zone is named
+    after: an unquoted ``~/...`` the shell expanded."""
+    local = os.path.expanduser("~").rstrip("/\\")
+    zone = home.strip("/").split("/")[0]
+    if not local or local == "/" or path.startswith(f"/{zone}/") or path == f"/{zone}":
+        return False
+    return path == local or path.startswith(local + "/")
 
 
 def _normalized(path: str) -> str:

@@ -91,6 +91,7 @@ class RunHooks:
     metadata: Callable[[FileInfo], Sequence[Avu]] | None = None
     on_result: Callable[[FileResult], None] | None = None
     lazy_dirs: bool = False
+    compare: bool = False  # ``diff``: decide and report each file, never move or delete one
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +231,8 @@ class Runner:
     async def settle(self, item: Item) -> _Outcome | None:
         """Decide about one file and carry it out; None when the file is not this run's
         business. A step that fails for good raises :class:`_StepFailed`."""
+        if self.hooks.compare:
+            return await self.compared(item)
         decision, checksum = await self.decide(item)
         action, reason = decision.action.value, decision.reason.value
         if decision.action is Action.SKIP:
@@ -247,6 +250,20 @@ class Runner:
         moved = await self.attempt(self.direction.transfer, item, action)
         await self.set_metadata(item, fresh=item.dst is None)
         return _Outcome(Status.TRANSFERRED, reason, action, moved.checksum or checksum, moved)
+
+    async def compared(self, item: Item) -> _Outcome:
+        """``diff``: how one file on the two sides compares, with the skip rules' reason
+        (sizes, or sizes and SHA-256 with ``--checksum``); nothing is changed on either side."""
+        if item.src is None:
+            return _Outcome(Status.MISSING_ON_SOURCE, "only on the destination", "compare")
+        if item.dst is None:
+            return _Outcome(Status.MISSING_ON_DESTINATION, "only on the source", "compare")
+        decision, checksum = await self.decide(item)
+        reason = ("sizes match" if decision.reason is Reason.SIZE_MATCH
+                  else decision.reason.value)
+        if decision.action is Action.SKIP:
+            return _Outcome(Status.IDENTICAL, reason, "compare", checksum)
+        return _Outcome(Status.DIFFERS, reason, "compare", checksum)
 
     async def decide(self, item: Item) -> tuple[Decision, str | None]:
         """The decision, and the source's checksum when the decision compared checksums (a

@@ -249,10 +249,11 @@ class RemoteSide(Protocol):
 
     def is_collection(self, session: iRODSSession, path: str) -> bool: ...
 
-    def walk_pages(self, session: iRODSSession, collection: str) -> Iterator[list[ListedFile]]: ...
+    def walk_pages(self, session: iRODSSession, collection: str,
+                   recursive: bool = True) -> Iterator[list[ListedFile]]: ...
 
-    def collection_pages(self, session: iRODSSession,
-                         collection: str) -> Iterator[list[tuple[str, int]]]: ...
+    def collection_pages(self, session: iRODSSession, collection: str,
+                         recursive: bool = True) -> Iterator[list[tuple[str, int]]]: ...
 
     def open(self, session: iRODSSession, path: str, mode: str, *, size: int = -1,
              threads: int = 1, token: str | None = None, hierarchy: str | None = None,
@@ -299,8 +300,10 @@ class IrodsRemote:
             rows = list(session.query(Collection.id).filter(Collection.name == path).limit(1))
         return bool(rows)
 
-    def walk_pages(self, session: iRODSSession, collection: str) -> Iterator[list[ListedFile]]:
-        """Every object below ``collection`` in (collection, name) order, one list per page.
+    def walk_pages(self, session: iRODSSession, collection: str,
+                   recursive: bool = True) -> Iterator[list[ListedFile]]:
+        """Every object below ``collection`` in (collection, name) order, one list per page
+        (``recursive=False``: only the objects directly in it).
 
         A generator: advance it from one thread at a time, always with the same session (the
         continuation must reach the connection that started the query). Closing it early
@@ -310,7 +313,7 @@ class IrodsRemote:
         query = (session.query(Collection.name, DataObject.name, DataObject.size,
                                DataObject.checksum, DataObject.modify_time,
                                DataObject.replica_status)
-                 .filter(_EqualsOrUnder(base))
+                 .filter(_EqualsOrUnder(base) if recursive else Collection.name == base)
                  .order_by(Collection.name).order_by(DataObject.name))
         pending: ListedFile | None = None
         key: tuple[str, str] | None = None
@@ -338,15 +341,18 @@ class IrodsRemote:
             finally:
                 batches.close()
 
-    def collection_pages(self, session: iRODSSession,
-                         collection: str) -> Iterator[list[tuple[str, int]]]:
+    def collection_pages(self, session: iRODSSession, collection: str,
+                         recursive: bool = True) -> Iterator[list[tuple[str, int]]]:
         """Every collection below ``collection`` (not itself) as ``(relative name, modify
-        time)``, in name order, one list per page; paged on one session as :meth:`walk_pages`.
+        time)``, in name order, one list per page; paged on one session as :meth:`walk_pages`
+        (``recursive=False``: only those directly in it).
         """
         base = collection.rstrip("/") or "/"
         prefix = base if base.endswith("/") else base + "/"
+        condition = (Like(Collection.name, prefix + "%") if recursive
+                     else Collection.parent_name == base)
         query = (session.query(Collection.name, Collection.modify_time)
-                 .filter(Like(Collection.name, prefix + "%")).order_by(Collection.name))
+                 .filter(condition).order_by(Collection.name))
         with translate_irods_errors(base):
             batches = query.get_batches()
             try:
