@@ -157,3 +157,36 @@ def test_engine_modules_stay_small() -> None:
     sizes = {p.name: len(p.read_text(encoding="utf-8").splitlines())
              for p in (PACKAGE / "engine").glob("*.py")}
     assert {name: lines for name, lines in sizes.items() if lines > 400} == {}
+
+
+HEAVY_AT_START = ("irods", "tqdm", "watchfiles", "celery", "redis", "mango_transfer.server",
+                  "mango_transfer.bench", "mango_transfer.ingest", "mango_transfer.scaleout.app",
+                  "mango_transfer.engine.api", "mango_transfer.engine.runner")
+
+
+def test_a_commands_help_loads_only_that_command() -> None:
+    """``mango-transfer upload --help`` must answer at once (scale-out tasks and ingest
+    restarts start the CLI too): no python-irodsclient, progress bar, embedded server, bench
+    or watcher is imported for it. Counted as modules loaded, not as seconds (the machine is
+    shared)."""
+    import subprocess
+    import sys
+
+    for command in ("upload", "download", "sync", "check"):
+        code = ("import sys\nfrom mango_transfer.cli.main import main\n"
+                f"try:\n    main(['{command}', '--help'])\nexcept SystemExit:\n    pass\n"
+                "print(sorted(m for m in sys.modules if m.startswith(%r)), file=sys.stderr)"
+                % (HEAVY_AT_START,))
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=True)
+        assert out.stderr.strip() == "[]", (command, out.stderr)
+        assert "Usage:" in out.stdout
+
+
+def test_the_engine_names_its_public_face_once() -> None:
+    """``mango_transfer.engine`` loads its names on first use; each must exist where the
+    table says, so ``from mango_transfer.engine import X`` keeps working."""
+    import mango_transfer.engine as engine
+
+    for name in engine.__all__:
+        assert getattr(engine, name) is not None, name

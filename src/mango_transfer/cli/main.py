@@ -2,22 +2,46 @@
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
 from mango_transfer import __version__
-from mango_transfer.cli.bench import bench
-from mango_transfer.cli.browse import du, ls
-from mango_transfer.cli.debug_log import enable_debug_logging
-from mango_transfer.cli.demo import demo
-from mango_transfer.cli.diff import diff
-from mango_transfer.cli.ingest import ingest
-from mango_transfer.cli.scaleout import worker
-from mango_transfer.cli.serve import serve
-from mango_transfer.cli.transfer import check, download, login, sync, upload
+
+# Each command's module, imported only when that command runs (or shows its help): a command
+# loads what it needs, not the server, the bench and the engine of every other command.
+COMMANDS = {
+    "serve": "mango_transfer.cli.serve",
+    "upload": "mango_transfer.cli.transfer",
+    "download": "mango_transfer.cli.transfer",
+    "sync": "mango_transfer.cli.transfer",
+    "diff": "mango_transfer.cli.diff",
+    "ls": "mango_transfer.cli.browse",
+    "du": "mango_transfer.cli.browse",
+    "check": "mango_transfer.cli.transfer",
+    "login": "mango_transfer.cli.transfer",
+    "bench": "mango_transfer.cli.bench",
+    "demo": "mango_transfer.cli.demo",
+    "ingest": "mango_transfer.cli.ingest",
+    "worker": "mango_transfer.cli.scaleout",
+}
 
 
 class _Main(click.Group):
-    """The command group; keeps the arguments as typed (``ctx.meta["argv"]``) for reports."""
+    """The command group: commands are loaded on first use (:data:`COMMANDS`), and the
+    arguments are kept as typed (``ctx.meta["argv"]``) for reports."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*COMMANDS, *(name for name in super().list_commands(ctx)
+                             if name not in COMMANDS)]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMANDS.get(cmd_name)
+        if module is None:
+            return super().get_command(ctx, cmd_name)
+        command = getattr(importlib.import_module(module), cmd_name)
+        assert isinstance(command, click.Command)
+        return command
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         ctx.meta["argv"] = list(args)
@@ -31,9 +55,6 @@ class _Main(click.Group):
 def main(debug: bool) -> None:
     """Move research data between this disk and an iRODS zone (ManGO): fast, resumable, verified."""
     if debug:
+        from mango_transfer.cli.debug_log import enable_debug_logging
+
         enable_debug_logging()
-
-
-for _command in (serve, upload, download, sync, diff, ls, du, check, login, bench, demo, ingest,
-                 worker):
-    main.add_command(_command)

@@ -24,10 +24,9 @@ import math
 import os
 import sys
 import time
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
-from tqdm import tqdm
 
 from mango_transfer.cli.display import (
     UNITS_NOTE,
@@ -38,6 +37,9 @@ from mango_transfer.cli.display import (
     format_span,
 )
 from mango_transfer.engine import FileResult, StatsSnapshot, Status
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 __all__ = ["RATE_WINDOW", "PlainLines", "Rates", "RunView", "TerminalBar", "summary",
            "verbose_line"]
@@ -130,6 +132,8 @@ class TerminalBar:
         self.label = label
         self.file = file if file is not None else sys.stderr
         self.rates = Rates()
+        from tqdm import tqdm  # only a terminal run draws a bar; --help need not load it
+
         self.bar: tqdm[Any] = tqdm(total=1000, file=self.file, dynamic_ncols=True, leave=True,
                                    bar_format=f"{label}: starting", disable=False)
 
@@ -158,7 +162,7 @@ class TerminalBar:
 
     def write(self, line: str) -> None:
         """A line above the bar (``-v``), on stdout, without tearing the bar."""
-        tqdm.write(line, file=sys.stdout)
+        self.bar.write(line, file=sys.stdout)
 
     def close(self) -> None:
         self.bar.close()

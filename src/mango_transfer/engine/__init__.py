@@ -23,31 +23,53 @@ How one run is built, one module per job:
 - ``small``       whether a small file crosses the wire in one request or three, per zone;
 - ``context`` / ``ranges``  what a run shares, and who moves a large file's byte ranges;
 - ``resume``      the recorded ranges of a large upload; ``options``, ``stats``, ``report``.
+
+The names below are loaded when first used (PEP 562), so a command that only needs the option
+table (``mango-transfer upload --help``, a scale-out task's set-up) does not import
+python-irodsclient and the rest of the engine.
 """
 
-from mango_transfer.engine.api import (
-    compare,
-    download,
-    download_sync,
-    open_direction,
-    run_context,
-    sync,
-    sync_sync,
-    transfer,
-    upload,
-    upload_sync,
-)
-from mango_transfer.engine.context import RangeMover, RunContext
-from mango_transfer.engine.options import TransferOptions
-from mango_transfer.engine.route import (
-    REMOTE_PREFIX,
-    is_remote,
-    remote_path,
-    resolve_direction,
-    sync_direction,
-)
-from mango_transfer.engine.runner import Direction, RunHooks
-from mango_transfer.engine.stats import FileResult, Progress, Stats, StatsSnapshot, Status
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mango_transfer.engine.api import (
+        compare,
+        download,
+        download_sync,
+        open_direction,
+        run_context,
+        sync,
+        sync_sync,
+        transfer,
+        upload,
+        upload_sync,
+    )
+    from mango_transfer.engine.context import RangeMover, RunContext
+    from mango_transfer.engine.options import TransferOptions
+    from mango_transfer.engine.route import (
+        REMOTE_PREFIX,
+        is_remote,
+        remote_path,
+        resolve_direction,
+        sync_direction,
+    )
+    from mango_transfer.engine.runner import Direction, RunHooks
+    from mango_transfer.engine.stats import FileResult, Progress, Stats, StatsSnapshot, Status
+
+_HOMES = {
+    "api": ("compare", "download", "download_sync", "open_direction", "run_context", "sync",
+            "sync_sync", "transfer", "upload", "upload_sync"),
+    "context": ("RangeMover", "RunContext"),
+    "options": ("TransferOptions",),
+    "route": ("REMOTE_PREFIX", "is_remote", "remote_path", "resolve_direction",
+              "sync_direction"),
+    "runner": ("Direction", "RunHooks"),
+    "stats": ("FileResult", "Progress", "Stats", "StatsSnapshot", "Status"),
+}
+_MODULE_OF = {name: module for module, names in _HOMES.items() for name in names}
 
 __all__ = [
     "REMOTE_PREFIX",
@@ -76,3 +98,16 @@ __all__ = [
     "upload",
     "upload_sync",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # the next lookup is a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_MODULE_OF])
