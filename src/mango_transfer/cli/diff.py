@@ -19,6 +19,7 @@ import click
 from mango_transfer import engine
 from mango_transfer.cli.display import format_count
 from mango_transfer.cli.exits import EXIT_ERROR, EXIT_FAILED_FILES, EXIT_INTERRUPTED, fail
+from mango_transfer.cli.help import SectionCommand
 from mango_transfer.cli.progress import RunView, verbose_line
 from mango_transfer.cli.reporting import run_header
 from mango_transfer.cli.transfer import output_options
@@ -42,7 +43,7 @@ def diff_summary(stats: Stats, checksum: bool) -> str:
             f"{format_count(snap.files_failed)} failed ({compared} compared)")
 
 
-@click.command()
+@click.command(cls=SectionCommand)
 @click.argument("src")
 @click.argument("dest")
 @click.option("--checksum", "-c", is_flag=True,

@@ -8,6 +8,7 @@ Ctrl-C, as a shell reports SIGINT.
 
 from __future__ import annotations
 
+import logging
 import sys
 from typing import NoReturn
 
@@ -23,6 +24,9 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT
 
 
 def fail(exc: MangoError, command: str = "mango-transfer") -> NoReturn:
-    """Print ``exc`` as one line on stderr, prefixed with ``command``, and exit."""
+    """Print ``exc`` as one line on stderr, prefixed with ``command``, and exit. With
+    ``--debug`` its traceback goes to the debug log first."""
+    logging.getLogger("mango_transfer").debug("the command stops: %s", exc.user_message(),
+                                              exc_info=exc)
     click.echo(f"{command}: {exc.user_message()}", err=True)
     sys.exit(EXIT_ERROR)

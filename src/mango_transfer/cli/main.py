@@ -27,6 +27,23 @@ COMMANDS = {
 }
 
 
+_DEBUG_HELP = ("Log every step (engine and python-irodsclient) to stderr, one line per file, "
+               "not per block; passwords and tokens are blanked.")
+
+
+def _debug(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        from mango_transfer.cli.debug_log import enable_debug_logging
+
+        enable_debug_logging()
+
+
+def _debug_option() -> click.Option:
+    """``--debug`` for a subcommand too, so it may come after it (as users type it)."""
+    return click.Option(["--debug"], is_flag=True, expose_value=False, is_eager=True,
+                        callback=_debug, help=_DEBUG_HELP)
+
+
 class _Main(click.Group):
     """The command group: commands are loaded on first use (:data:`COMMANDS`), and the
     arguments are kept as typed (``ctx.meta["argv"]``) for reports."""
@@ -41,6 +58,8 @@ class _Main(click.Group):
             return super().get_command(ctx, cmd_name)
         command = getattr(importlib.import_module(module), cmd_name)
         assert isinstance(command, click.Command)
+        if not any(param.name == "debug" for param in command.params):
+            command.params.append(_debug_option())  # --debug after the command, too
         return command
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
@@ -50,11 +69,7 @@ class _Main(click.Group):
 
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mango-transfer")
-@click.option("--debug", is_flag=True, help="Log every step (engine and python-irodsclient) to "
-              "stderr; passwords and tokens are blanked.")
-def main(debug: bool) -> None:
+@click.option("--debug", is_flag=True, expose_value=False, is_eager=True, callback=_debug,
+              help=_DEBUG_HELP)
+def main() -> None:
     """Move research data between this disk and an iRODS zone (ManGO): fast, resumable, verified."""
-    if debug:
-        from mango_transfer.cli.debug_log import enable_debug_logging
-
-        enable_debug_logging()

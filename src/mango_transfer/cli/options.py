@@ -14,7 +14,8 @@ from typing import Any, TypeVar
 
 import click
 
-from mango_transfer.engine.options import OPTION_TABLE, OptionSpec, TransferOptions
+from mango_transfer.cli.help import SectionOption, size_text
+from mango_transfer.engine.options import OPTION_TABLE, OptionSpec, TransferOptions, parse_size
 from mango_transfer.errors import MangoError
 
 __all__ = ["options_from_params", "transfer_options"]
@@ -58,8 +59,10 @@ def _make_option(spec: OptionSpec) -> Callable[[F], F]:
     elif spec.multiple:
         kwargs.update(multiple=True, type=_click_type(spec), default=())
     else:
-        kwargs.update(type=_click_type(spec), default=spec.default, show_default=True)
-    return click.option(*decls, **kwargs)
+        # A size default is given as the flag reads it (32M), so help shows it so.
+        default = size_text(spec.default) if spec.parse is parse_size else spec.default
+        kwargs.update(type=_click_type(spec), default=default, show_default=True)
+    return click.option(*decls, cls=SectionOption, section=spec.group, **kwargs)
 
 
 def transfer_options(command: str) -> Callable[[F], F]:

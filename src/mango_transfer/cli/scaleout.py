@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import socket
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -10,11 +11,13 @@ from typing import Any, TypeVar
 import click
 
 from mango_transfer.cli.exits import fail
-from mango_transfer.engine.options import MIB, parse_size
+from mango_transfer.cli.help import SectionOption
+from mango_transfer.engine.options import parse_size
 
 __all__ = ["celery_options", "scaled", "worker"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+SECTION = "Scale-out (Celery)"
 _DEFAULT_LEASE = 120.0  # mirrors scaleout.app.DEFAULT_LEASE without importing Celery
 
 
@@ -24,27 +27,28 @@ def _size(value: Any) -> int:
 
 def celery_options(func: F) -> F:
     """The scale-out flags, grouped after the transfer options."""
+    option = functools.partial(click.option, cls=SectionOption, section=SECTION)
     for decorator in reversed([
-        click.option("--celery", "celery_broker", metavar="URL", envvar="MANGO_CELERY",
+        option("--celery", "celery_broker", metavar="URL", envvar="MANGO_CELERY",
                      show_envvar=True, default=None,
                      help="Spread the run over Celery workers (mango-transfer worker) through "
                           "this Redis broker, e.g. redis://host:6379/0; this process coordinates."),
-        click.option("--run-id", metavar="ID", default=None,
-                     help="[--celery] Name of the run; the same id continues an interrupted run "
+        option("--run-id", metavar="ID", default=None,
+                     help="Name of the run; the same id continues an interrupted run "
                           "(default: derived from the command)."),
-        click.option("--batch-files", type=int, default=200, show_default=True,
-                     help="[--celery] Most files per task."),
-        click.option("--batch-bytes", default=str(512 * MIB), show_default="512M", metavar="SIZE",
-                     help="[--celery] Most bytes per task of small files (a file above "
+        option("--batch-files", type=int, default=200, show_default=True,
+                     help="Most files per task."),
+        option("--batch-bytes", default="512M", show_default=True, metavar="SIZE",
+                     help="Most bytes per task of small files (a file above "
                           "--chunk-threshold is a task of its own)."),
-        click.option("--lease", type=float, default=_DEFAULT_LEASE, show_default=True,
+        option("--lease", type=float, default=_DEFAULT_LEASE, show_default=True,
                      metavar="SECONDS",
-                     help="[--celery] A lost worker's task is taken over after about this long."),
-        click.option("--split-from", default="8G", show_default=True, metavar="SIZE",
-                     help="[--celery] Share a file this large among the workers, in parts of "
+                     help="A lost worker's task is taken over after about this long."),
+        option("--split-from", default="8G", show_default=True, metavar="SIZE",
+                     help="Share a file this large among the workers, in parts of "
                           "--part-size (0: never)."),
-        click.option("--part-size", default="1G", show_default=True, metavar="SIZE",
-                     help="[--celery] Size of one shared part of a very large file."),
+        option("--part-size", default="1G", show_default=True, metavar="SIZE",
+                     help="Size of one shared part of a very large file."),
     ]):
         func = decorator(func)
     return func

@@ -11,6 +11,7 @@ could not start or stopped (every ``MangoError``: one line on stderr, no traceba
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Callable
@@ -23,6 +24,7 @@ import click
 from mango_transfer import engine
 from mango_transfer.cli.display import parse_duration
 from mango_transfer.cli.exits import EXIT_ERROR, EXIT_FAILED_FILES, EXIT_INTERRUPTED, fail
+from mango_transfer.cli.help import SectionCommand, SectionOption
 from mango_transfer.cli.options import options_from_params, transfer_options
 from mango_transfer.cli.progress import RunView, summary, verbose_line
 from mango_transfer.cli.reporting import run_header
@@ -99,24 +101,27 @@ class _Duration(click.ParamType):
             self.fail(exc.user_message(), param, ctx)
 
 
+_output_option = functools.partial(click.option, cls=SectionOption, section="Output")
+
+
 def output_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """``--json-report``, ``--stats``, ``-v`` and ``-q``: what a run shows and keeps."""
-    func = click.option("--json-report", type=click.Path(dir_okay=False), default=None,
+    func = _output_option("--json-report", type=click.Path(dir_okay=False), default=None,
                         help="Write the run as JSON to FILE: a header (command, options, zone, "
                              "times, exit code), the totals and one entry per file "
                              "(schemas/report.schema.json).", metavar="FILE")(func)
-    func = click.option("--stats", type=_Duration(), default="60s", show_default=True,
+    func = _output_option("--stats", type=_Duration(), default="60s", show_default=True,
                         metavar="DURATION", envvar="MANGO_STATS", show_envvar=True,
                         help="When stdout is not a terminal (cron, SLURM, a pipe), print a "
                              "progress line this often, e.g. 30s, 5m (0: never).")(func)
-    func = click.option("--verbose", "-v", is_flag=True,
+    func = _output_option("--verbose", "-v", is_flag=True,
                         help="One line per file: new, changed, resumed from N bytes, skipped "
                              "and why, verified, failed and why.")(func)
-    return click.option("--quiet", "-q", is_flag=True,
+    return _output_option("--quiet", "-q", is_flag=True,
                         help="No progress bar and no summary; failures are still shown.")(func)
 
 
-@click.command()
+@click.command(cls=SectionCommand)
 @click.argument("src", type=click.Path(path_type=Path))
 @click.argument("dest_coll")
 @transfer_options("upload")
@@ -130,7 +135,7 @@ def upload(src: Path, dest_coll: str, **params: Any) -> None:
     _execute("upload", str(src), dest_coll, params)
 
 
-@click.command()
+@click.command(cls=SectionCommand)
 @click.argument("src_coll")
 @click.argument("dest_dir", type=click.Path(file_okay=False, path_type=Path))
 @transfer_options("download")
@@ -144,7 +149,7 @@ def download(src_coll: str, dest_dir: Path, **params: Any) -> None:
     _execute("download", src_coll, str(dest_dir), params)
 
 
-@click.command()
+@click.command(cls=SectionCommand)
 @click.argument("src")
 @click.argument("dest")
 @transfer_options("sync")

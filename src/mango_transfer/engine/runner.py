@@ -31,6 +31,7 @@ The runner knows a direction only as a :class:`Direction` (``to_irods.py``, ``fr
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from contextlib import aclosing
@@ -53,6 +54,7 @@ from mango_transfer.irods.metadata import apply_atomic_operations, read_avus
 
 __all__ = ["Direction", "RunHooks", "Runner"]
 
+log = logging.getLogger(__name__)
 _TICK = 0.1  # seconds between progress callbacks
 T = TypeVar("T")
 
@@ -211,6 +213,9 @@ class Runner:
             else None,
             verified=moved is not None and moved.checksum is not None and self.options.verify)
         self.stats.add_result(result)
+        log.debug("%s: %s (%s, %s); %d of %d bytes moved%s", result.path, result.status.value,
+                  result.action, result.reason, result.bytes_moved, result.size,
+                  "" if result.seconds is None else f" in {result.seconds:.3f} s")
         if self.hooks.on_result is not None:
             self.hooks.on_result(result)
 
