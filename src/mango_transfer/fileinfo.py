@@ -8,6 +8,7 @@ decisions all exchange these, and none of them should import another just for th
   is complete; a local file always is.
 - :class:`DirInfo`: a folder (or collection) below the root, announced before its files.
 - :class:`WalkError`: an entry that could not be listed; reported, then skipped.
+- :class:`Skipped`: an entry left out on purpose (a symbolic link not followed), with why.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 
 from mango_transfer.errors import MangoError
 
-__all__ = ["DirInfo", "FileInfo", "ListedFile", "WalkError", "WalkItem"]
+__all__ = ["DirInfo", "FileInfo", "ListedFile", "Skipped", "WalkError", "WalkItem"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,7 @@ class FileInfo:
     mtime: int
     checksum: str | None = None
     changed: int | None = None
+    link_target: str | None = None  # ``--links``: a symbolic link kept as NAME.rclonelink
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,4 +71,13 @@ class WalkError:
     error: MangoError
 
 
-WalkItem = FileInfo | DirInfo | WalkError  # what a source walk yields
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """An entry the walk leaves out on purpose (a symbolic link not followed), and why; it is
+    reported as skipped, and what the destination holds under its name is left alone."""
+
+    path: str
+    reason: str
+
+
+WalkItem = FileInfo | DirInfo | WalkError | Skipped  # what a source walk yields

@@ -14,7 +14,7 @@ import pytest
 
 from mango_transfer.engine.merge import Item, catalog_key, merge
 from mango_transfer.errors import LocalNotFound, TransferFailed
-from mango_transfer.fileinfo import DirInfo, FileInfo, ListedFile, WalkError, WalkItem
+from mango_transfer.fileinfo import DirInfo, FileInfo, ListedFile, Skipped, WalkError, WalkItem
 
 NOT_THERE = LocalNotFound("gone")
 
@@ -39,6 +39,8 @@ def _shape(entry: Item | DirInfo) -> tuple[object, ...]:
         return ("dir", entry.path)
     if entry.error is not None:
         return (entry.path, "error")
+    if entry.skip is not None:
+        return (entry.path, "skipped")
     return (entry.path, entry.src is not None, entry.dst is not None, entry.dst_complete)
 
 
@@ -73,6 +75,18 @@ CASES = [
      [("dir", "d"), ("dir", "e"), ("d/x", False, True, True)]),
     ("walk-error-in-place", [src("a"), WalkError("b", NOT_THERE), src("c")], [dst("c")],
      [("a", True, False, True), ("b", "error"), ("c", True, True, True)]),
+    # What the source could not read or left out says nothing about the destination: an
+    # entry of its name, or below it, is never offered as only-on-destination (--delete).
+    ("unread-file-keeps-its-copy", [WalkError("b", NOT_THERE), src("c")], [dst("b"), dst("c")],
+     [("b", "error"), ("c", True, True, True)]),
+    ("unread-folder-keeps-what-is-below",
+     [src("a"), src("e"), DirInfo("d"), WalkError("d", NOT_THERE)],  # as the walk yields
+     [dst("a"), dst("e"), dst("f"), dst("d/x"), dst("d/sub/y")],
+     [("a", True, True, True), ("e", True, True, True), ("dir", "d"), ("d", "error"),
+      ("f", False, True, True)]),
+    ("skipped-link-keeps-its-copy", [Skipped("l", "a link"), Skipped("m", "a folder link")],
+     [dst("l"), dst("mm"), dst("m/x")],
+     [("l", "skipped"), ("m", "skipped"), ("mm", False, True, True)]),
     ("bytewise-order", [src("B"), src("a"), src("é")], [dst("B"), dst("a"), dst("é")],
      [("B", True, True, True), ("a", True, True, True), ("é", True, True, True)]),
 ]

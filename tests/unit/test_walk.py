@@ -10,7 +10,7 @@ import anyio
 import pytest
 
 from mango_transfer.errors import LocalNotFound, PermissionDenied
-from mango_transfer.fileinfo import DirInfo, FileInfo, WalkError, WalkItem
+from mango_transfer.fileinfo import DirInfo, FileInfo, Skipped, WalkError, WalkItem
 from mango_transfer.localfs.walk import iter_tree, produce, walk
 
 
@@ -76,6 +76,37 @@ def test_symlink_loop_and_broken_link(tmp_path: Path) -> None:
     assert set(errors) == {"broken", "d/loop"}
     assert isinstance(errors["broken"], LocalNotFound)
     assert [i.path for i in items if isinstance(i, FileInfo)] == ["d/f"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX symlinks")
+def test_symlinks_skipped_followed_or_stored_as_rclone_does(tmp_path: Path) -> None:
+    make_tree(tmp_path, {"real/a.txt": b"hi"})
+    (tmp_path / "dirlink").symlink_to("real")
+    (tmp_path / "filelink").symlink_to("real/a.txt")
+    (tmp_path / "broken").symlink_to("nowhere")
+    (tmp_path / "real" / "up").symlink_to("..")
+
+    skipped = {i.path: i.reason for i in iter_tree(tmp_path, links="skip")
+               if isinstance(i, Skipped)}
+    assert set(skipped) == {"broken", "dirlink", "filelink", "real/up"}
+    assert skipped["broken"].startswith("broken symbolic link: its target 'nowhere' does not")
+    assert skipped["dirlink"].startswith("symbolic link to a folder (real), not followed")
+    assert skipped["filelink"].startswith("symbolic link to a file (real/a.txt), not followed")
+
+    followed = list(iter_tree(tmp_path, links="follow"))
+    files = [i.path for i in followed if isinstance(i, FileInfo)]
+    assert files == ["filelink", "dirlink/a.txt", "real/a.txt"]  # an alias is walked twice
+    errors = {i.path: i.error.user_message() for i in followed if isinstance(i, WalkError)}
+    assert set(errors) == {"broken", "dirlink/up", "real/up"}
+    assert "symbolic link loop" in errors["real/up"] and "broken symbolic link" in errors["broken"]
+
+    stored = {i.path: i.link_target for i in iter_tree(tmp_path, links="store")
+              if isinstance(i, FileInfo)}
+    assert stored == {"broken.rclonelink": "nowhere", "dirlink.rclonelink": "real",
+                      "filelink.rclonelink": "real/a.txt", "real/a.txt": None,
+                      "real/up.rclonelink": ".."}
+    with pytest.raises(ValueError):
+        list(iter_tree(tmp_path, links="sometimes"))
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX symlinks")

@@ -222,14 +222,26 @@ class RunView:
             elif not is_terminal(sys.stdout):
                 self.output = PlainLines(label, stats_interval)
         self.verbose = verbose and not quiet
+        self.notices = not quiet
+
+    def write_err(self, line: str) -> None:
+        if isinstance(self.output, TerminalBar):
+            from tqdm import tqdm
+
+            tqdm.write(line, file=sys.stderr)
+        else:
+            click.echo(line, err=True)
 
     def __call__(self, snap: StatsSnapshot) -> None:
         if self.output is not None:
             self.output(snap)
 
     def result(self, result: FileResult) -> None:
-        """``-v``: one line per file as its outcome is recorded."""
+        """``-v``: one line per file as its outcome is recorded. A symbolic link left out is
+        named even without ``-v`` (on stderr), as rclone notes each one."""
         if not self.verbose:
+            if result.action == "link" and result.status is Status.SKIPPED and self.notices:
+                self.write_err(f"skipped: {result.path}: {result.reason}")
             return
         line = verbose_line(result)
         if self.output is not None:

@@ -22,6 +22,13 @@ from pathlib import Path
 from mango_transfer.engine.context import RunContext
 from mango_transfer.engine.decide import Side
 from mango_transfer.engine.file_transfer import Moved, download_file
+from mango_transfer.engine.links import (
+    LINK_SUFFIX,
+    is_link_object,
+    link_checksum,
+    make_link,
+    set_link_mtime,
+)
 from mango_transfer.engine.listings import (
     by_directory,
     local_files,
@@ -138,7 +145,8 @@ class Download:
                 return
             yield ListedFile(file_info(name, st), True)
             return
-        async with aclosing(local_files(self.dest, self.ctx.limiter)) as files:
+        links = "store" if self.ctx.options.links else "follow"
+        async with aclosing(local_files(self.dest, self.ctx.limiter, links)) as files:
             async for entry in files:
                 yield entry
 
@@ -155,11 +163,23 @@ class Download:
         with translate_os_errors(folder):
             await self.ctx.call(lambda: folder.mkdir(parents=True, exist_ok=True))
 
+    def _link(self, item: Item) -> Path | None:
+        """``--links``: the local link a ``NAME.rclonelink`` object stands for, else None."""
+        if not self.ctx.options.links or item.src is None \
+                or not is_link_object(item.path, item.src.size):
+            return None
+        return self.local(item.path[:-len(LINK_SUFFIX)])
+
     async def transfer(self, item: Item) -> Moved:
         assert item.src is not None
+        if (link := self._link(item)) is not None:
+            return await self.ctx.remote_call(make_link, self.ctx.remote,
+                                              self.remote(item.path), link, item.src)
         return await download_file(self.ctx, self.remote(item.path), self.local(item.path), item.src)
 
     async def checksum(self, item: Item, side: Side) -> str | None:
+        if side is Side.DST and item.dst is not None and item.dst.link_target is not None:
+            return link_checksum(item.dst)
         if side is Side.DST:
             with translate_os_errors(self.local(item.path)):
                 return await self.ctx.call(file_checksum, self.local(item.path))
@@ -170,6 +190,10 @@ class Download:
     async def fix_mtime(self, item: Item) -> None:
         assert item.src is not None
         mtime = item.src.mtime
+        if (link := self._link(item)) is not None:
+            with translate_os_errors(link):
+                await self.ctx.call(set_link_mtime, link, mtime)
+            return
         target = self.local(item.path)
         with translate_os_errors(target):
             await self.ctx.call(os.utime, target, (mtime, mtime))

@@ -111,11 +111,13 @@ async def remote_tree(ctx: RunContext, collection: str,
             folder = await anext(folders, None)
 
 
-async def local_files(root: Path, limiter: anyio.CapacityLimiter) -> AsyncGenerator[ListedFile, None]:
-    """The local destination as listing entries (our partial/state files are not files)."""
+async def local_files(root: Path, limiter: anyio.CapacityLimiter,
+                      links: str = "follow") -> AsyncGenerator[ListedFile, None]:
+    """The local destination as listing entries (our partial/state files are not files);
+    ``links="store"`` (``--links``): a symbolic link as the ``NAME.rclonelink`` it came from."""
     if not await anyio.to_thread.run_sync(root.is_dir, limiter=limiter):
         return
-    async for entry in walk(root, limiter=limiter):
+    async for entry in walk(root, links=links, limiter=limiter):
         if isinstance(entry, FileInfo) and not entry.path.endswith((PARTIAL_SUFFIX,
                                                                     STATE_SUFFIX)):
             yield ListedFile(entry, good=True)

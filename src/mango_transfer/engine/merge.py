@@ -11,6 +11,12 @@ file present on both sides would look missing from one, and ``--delete`` would r
 entry that does not sort after the previous one of its listing stops the run instead, checked
 as soon as it is read, before it is paired with anything.
 
+For the same reason, a source entry that could not be read (a ``WalkError``: an unreadable
+folder, a broken link) or was left out on purpose (``Skipped``: a link not followed) says
+nothing about what the destination holds under its name: a destination entry of that name, or
+below it, is left out of the pairing, so ``--delete`` never takes it for a file the source
+lacks.
+
 Pure: no I/O, only the two async iterators it is given.
 """
 
@@ -20,7 +26,7 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 
 from mango_transfer.errors import MangoError, TransferFailed
-from mango_transfer.fileinfo import DirInfo, FileInfo, ListedFile, WalkError, WalkItem
+from mango_transfer.fileinfo import DirInfo, FileInfo, ListedFile, Skipped, WalkError, WalkItem
 
 __all__ = ["Item", "catalog_key", "merge"]
 
@@ -34,6 +40,7 @@ class Item:
     dst: FileInfo | None
     dst_complete: bool = True
     error: MangoError | None = None
+    skip: str | None = None  # the source entry was left out on purpose (a link), and why
 
 
 def catalog_key(path: str) -> tuple[str, str]:
@@ -64,13 +71,32 @@ async def merge(source: AsyncIterator[WalkItem],
         return entry
 
     head = await advance()
+    kept: set[str] = set()  # source entries not read (errors, links not followed)
+
+    def left_alone(path: str) -> bool:
+        """A destination entry with the name of a source entry that could not be read, or
+        below one: the source says nothing about it, so it is never a deletion candidate."""
+        while path:
+            if path in kept:
+                return True
+            path = path.rpartition("/")[0]
+        return False
+
+    def only_on_destination(entry: ListedFile) -> Item | None:
+        if kept and left_alone(entry.info.path):
+            return None
+        return Item(entry.info.path, None, entry.info, entry.good)
 
     async for entry in source:
         if isinstance(entry, DirInfo):
             yield entry
             continue
-        if isinstance(entry, WalkError):
-            yield Item(entry.path, None, None, error=entry.error)
+        if isinstance(entry, (WalkError, Skipped)):
+            kept.add(entry.path)
+            if isinstance(entry, WalkError):
+                yield Item(entry.path, None, None, error=entry.error)
+            else:
+                yield Item(entry.path, None, None, skip=entry.reason)
             continue
         key = catalog_key(entry.path)
         if last_src is not None and key <= last_src:
@@ -78,7 +104,8 @@ async def merge(source: AsyncIterator[WalkItem],
                                  hint="report this as a bug")
         last_src = key
         while head is not None and catalog_key(head.info.path) < key:
-            yield Item(head.info.path, None, head.info, head.good)
+            if (alone := only_on_destination(head)) is not None:
+                yield alone
             head = await advance()
         if head is not None and catalog_key(head.info.path) == key:
             yield Item(entry.path, entry, head.info, head.good)
@@ -86,5 +113,6 @@ async def merge(source: AsyncIterator[WalkItem],
         else:
             yield Item(entry.path, entry, None)
     while head is not None:
-        yield Item(head.info.path, None, head.info, head.good)
+        if (alone := only_on_destination(head)) is not None:
+            yield alone
         head = await advance()

@@ -92,6 +92,8 @@ class TransferOptions:
     retry_backoff: float = 1.0
     acl: tuple[AclGrant, ...] = ()
     delete: bool = False
+    links: bool = False  # symbolic links kept as NAME.rclonelink objects (and made back)
+    copy_links: bool = False  # symbolic links followed: what they point to is moved
     max_backlog: int = 10_000
     state_dir: str | None = None  # None: $XDG_STATE_HOME/mango-transfer (engine/resume.py)
 
@@ -104,6 +106,16 @@ class TransferOptions:
                 raise UsageError(f"{flag} must be at least {low}, got {getattr(self, name)}")
         if self.retry_backoff < 0:
             raise UsageError(f"--retry-backoff must not be negative, got {self.retry_backoff}")
+        if self.links and self.copy_links:
+            raise UsageError("--links and --copy-links exclude each other",
+                             hint="--links keeps each symbolic link as a link, --copy-links "
+                                  "moves what it points to; choose one")
+
+    @property
+    def link_mode(self) -> str:
+        """What the local walk makes of a symbolic link (``localfs.walk``): ``store`` with
+        ``--links``, ``follow`` with ``--copy-links``, else ``skip`` (reported, as rclone)."""
+        return "store" if self.links else "follow" if self.copy_links else "skip"
         if self.single_buffer < 0 or self.single_buffer > MAX_SINGLE_BUFFER:
             raise UsageError(f"--single-buffer must be between 0 and 32M (the most an iRODS "
                              f"server takes in one request), got {self.single_buffer}")
@@ -199,6 +211,12 @@ OPTION_TABLE: tuple[OptionSpec, ...] = (
     OptionSpec("state_dir", "Folder where large uploads record the byte ranges already sent, "
                "so an interrupted upload resumes (default: $XDG_STATE_HOME/mango-transfer or "
                "~/.local/state/mango-transfer).", metavar="DIR", parse=str, group="Safety"),
+    OptionSpec("links", "Keep each symbolic link as a link: uploaded as a small object "
+               "NAME.rclonelink holding its target (as rclone does), made a link again on "
+               "download.", short="-l", group="Links"),
+    OptionSpec("copy_links", "Follow symbolic links: move what they point to, files and "
+               "folders (a broken link fails, named). Without --links or --copy-links a link is "
+               "skipped and named.", short="-L", group="Links"),
     OptionSpec("delete", "Delete destination files missing from the source. Try with --dry-run "
                "first.", commands=frozenset({"sync"}), group="Sync"),
 )

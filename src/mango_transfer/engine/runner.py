@@ -150,7 +150,8 @@ class Runner:
                             else:
                                 await self.prepare_dir(entry.path)
                             continue
-                        if select is not None and (entry.src is not None or entry.error):
+                        if select is not None and (entry.src is not None or entry.error
+                                                   or entry.skip):
                             reason = select(entry.path)
                             if reason is not None:
                                 self.result(entry, _Outcome(Status.FILTERED, reason, "filter"))
@@ -160,7 +161,7 @@ class Runner:
                             if entry.dst is None:  # the first new file: its collection now
                                 await self.prepare_dir(waiting)
                             waiting = None  # (an object listed in it proves it exists)
-                        if entry.src is not None or entry.error is not None:
+                        if entry.src is not None or entry.error is not None or entry.skip:
                             self.stats.discovered(entry.src.size if entry.src else 0)
                         broken = self.broken_dir(entry.path)
                         if broken is not None and entry.src is not None:
@@ -225,6 +226,9 @@ class Runner:
         if item.error is not None:
             self.result(item, _Outcome(Status.FAILED, item.error.user_message(), "error"),
                         started)
+            return
+        if item.skip is not None:
+            self.result(item, _Outcome(Status.SKIPPED, item.skip, "link"), started)
             return
         try:
             outcome = await self.settle(item)

@@ -18,6 +18,7 @@ from typing import cast
 from mango_transfer.engine.context import RunContext
 from mango_transfer.engine.decide import Side
 from mango_transfer.engine.file_transfer import Moved, upload_file
+from mango_transfer.engine.links import link_checksum, put_link
 from mango_transfer.engine.listings import (
     by_directory,
     listed,
@@ -77,7 +78,8 @@ class Upload:
         else:
             # walk() is an async generator function, typed as an AsyncIterator
             entries = cast(AsyncGenerator[WalkItem, None],
-                           walk(self.root, limiter=self.ctx.limiter))
+                           walk(self.root, links=self.ctx.options.link_mode,
+                                limiter=self.ctx.limiter))
         if self.prune_dir is not None:
             entries = pruned(entries, self.prune_dir)
         async with aclosing(entries):
@@ -113,9 +115,14 @@ class Upload:
 
     async def transfer(self, item: Item) -> Moved:
         assert item.src is not None
+        if item.src.link_target is not None:  # --links: the link itself, as NAME.rclonelink
+            return await self.ctx.remote_call(put_link, self.ctx.remote, self.remote(item.path),
+                                              item.src)
         return await upload_file(self.ctx, self.local(item.path), self.remote(item.path), item.src)
 
     async def checksum(self, item: Item, side: Side) -> str | None:
+        if side is Side.SRC and item.src is not None and item.src.link_target is not None:
+            return link_checksum(item.src)
         if side is Side.SRC:
             with translate_os_errors(self.local(item.path)):
                 return await self.ctx.call(file_checksum, self.local(item.path))

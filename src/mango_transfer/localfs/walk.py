@@ -13,6 +13,10 @@ Why this shape:
   created once, in order.
 - **Never crashes on one bad entry.** An unreadable folder, a broken link, a symlink loop or a
   name that is not UTF-8 becomes a ``WalkError`` item and the walk goes on.
+- **Symbolic links** (below the root; the root itself is always followed) are what the run
+  asks (``links``, see :func:`iter_tree`): skipped and named as rclone does by default (a
+  link to a file, to a folder, or a broken one, said so), followed (``--copy-links``), or kept
+  as ``NAME.rclonelink`` entries (``--links``).
 - **Off the event loop.** ``os.scandir``/``os.stat`` block, so :func:`walk` advances the
   synchronous :func:`iter_tree` in a worker thread, a batch at a time (one thread hop per item
   would dominate the cost of a million small files).
@@ -31,12 +35,14 @@ import anyio
 from anyio.abc import ObjectSendStream
 
 from mango_transfer.errors import LocalNotFound, TransferFailed
-from mango_transfer.fileinfo import DirInfo, FileInfo, WalkError, WalkItem
+from mango_transfer.fileinfo import DirInfo, FileInfo, Skipped, WalkError, WalkItem
 from mango_transfer.localfs.errors import os_error_to_mango
 
-__all__ = ["file_info", "iter_tree", "produce", "walk"]
+__all__ = ["LINK_MODES", "LINK_SUFFIX", "file_info", "iter_tree", "produce", "walk"]
 
 DEFAULT_BATCH = 512
+LINK_SUFFIX = ".rclonelink"  # rclone's name for a symbolic link kept as a small file
+LINK_MODES = ("follow", "skip", "store", "ignore")
 
 
 
@@ -63,14 +69,12 @@ class _Walker:
     Paths are plain strings inside the loop: ``Path`` joins cost more than the ``stat`` itself.
     """
 
-    def __init__(self, root: Path, follow_symlinks: bool) -> None:
+    def __init__(self, root: Path, links: str) -> None:
         self.root = root
-        self.follow = follow_symlinks
-        self.pending: list[tuple[str, str]] = []
-        self.seen: set[tuple[int, int]] = set()
-
-    def _stat(self, path: str) -> os.stat_result:
-        return os.stat(path, follow_symlinks=self.follow)
+        self.links = links
+        # (relative, path, the (dev, inode) of the folder and of every folder above it)
+        self.pending: list[tuple[str, str, frozenset[tuple[int, int]]]] = []
+        self.above: frozenset[tuple[int, int]] = frozenset()  # of the folder being visited
 
     def visit(self, relative: str, folder: str) -> Iterator[WalkItem]:
         """Yield one folder's files; queue its sub-folders."""
@@ -91,7 +95,14 @@ class _Walker:
                                                      "it", path=path, hint="rename the file"))
             return
         try:
-            st = self._stat(path)
+            st = os.lstat(path)
+            if stat.S_ISLNK(st.st_mode):
+                link = self.link(relative, path, st)
+                if not isinstance(link, os.stat_result):
+                    if link is not None:
+                        yield link
+                    return
+                st = link
         except OSError as exc:
             yield WalkError(relative, os_error_to_mango(exc, path))
             return
@@ -99,29 +110,59 @@ class _Walker:
             yield file_info(relative, st)
         elif stat.S_ISDIR(st.st_mode):
             yield from self.queue(relative, path, st)
-        elif not stat.S_ISLNK(st.st_mode):  # links are skipped silently when not followed
+        else:
             yield WalkError(relative, TransferFailed("not a regular file or folder; skipped",
                                                      path=path))
 
+    def link(self, relative: str, path: str,
+             st: os.stat_result) -> os.stat_result | WalkItem | None:
+        """A symbolic link, as ``links`` says: ``follow`` → what it points to (a broken one is
+        named so); ``store`` → ``NAME.rclonelink`` holding the target; ``skip`` → reported,
+        naming what it points to; ``ignore`` → nothing."""
+        if self.links == "ignore":
+            return None
+        target = os.readlink(path)
+        try:
+            pointed: os.stat_result | None = os.stat(path)
+        except OSError:
+            pointed = None
+        if self.links == "store":
+            return FileInfo(path=relative + LINK_SUFFIX, size=len(os.fsencode(target)),
+                            mtime=st.st_mtime_ns // 1_000_000_000, link_target=target)
+        if pointed is None:
+            broken = f"broken symbolic link: its target {target!r} does not exist"
+            if self.links == "follow":
+                return WalkError(relative, LocalNotFound(broken, path=path,
+                                                         hint="fix or remove the link"))
+            return Skipped(relative, f"{broken}; not followed")
+        if self.links == "follow":
+            return pointed
+        kind = "a folder" if stat.S_ISDIR(pointed.st_mode) else "a file"
+        return Skipped(relative, f"symbolic link to {kind} ({target}), not followed: "
+                                 "--copy-links follows links, --links stores them as links")
+
     def queue(self, relative: str, path: str, st: os.stat_result) -> Iterator[WalkItem]:
-        """Queue a folder once; a second sight (symlink loop or alias) is reported."""
+        """Queue a folder; one that is also a folder above it (a followed link pointing up, a
+        loop) is reported instead. Another path to a folder seen elsewhere is walked again,
+        as ``cp -rL`` and ``rclone -L`` copy it twice."""
         key = (st.st_dev, st.st_ino)
-        if st.st_ino and key in self.seen:  # some Windows/network file systems report inode 0
+        if st.st_ino and key in self.above:  # some Windows/network file systems report inode 0
             yield WalkError(relative, TransferFailed(
-                "folder already walked through another path (symlink loop?); skipped", path=path))
+                "symbolic link loop: this folder contains itself; skipped", path=path))
             return
-        self.seen.add(key)
-        heapq.heappush(self.pending, (relative, path))
+        # Only a followed link can lead back up: without following, nothing is tracked.
+        above = self.above | {key} if self.links == "follow" else self.above
+        heapq.heappush(self.pending, (relative, path, above))
 
     def run(self) -> Iterator[WalkItem]:
         root_stat = self._root_stat()
         if not stat.S_ISDIR(root_stat.st_mode):
             yield file_info(self.root.name, root_stat)
             return
-        self.seen.add((root_stat.st_dev, root_stat.st_ino))
+        self.above = frozenset({(root_stat.st_dev, root_stat.st_ino)})
         yield from self.visit("", os.fspath(self.root))
         while self.pending:
-            relative, folder = heapq.heappop(self.pending)
+            relative, folder, self.above = heapq.heappop(self.pending)
             yield DirInfo(relative)
             yield from self.visit(relative, folder)
 
@@ -135,13 +176,23 @@ class _Walker:
             raise error from exc
 
 
-def iter_tree(root: str | os.PathLike[str], *, follow_symlinks: bool = True) -> Iterator[WalkItem]:
+def iter_tree(root: str | os.PathLike[str], *, follow_symlinks: bool = True,
+              links: str | None = None) -> Iterator[WalkItem]:
     """Walk ``root`` synchronously (blocking), in catalog order; see the module docstring.
 
     A missing or unreadable root raises (nothing can be transferred); anything below it is
     reported as a ``WalkError`` item. A root that is a file yields one ``FileInfo`` named after it.
+
+    ``links`` says what a symbolic link below the root is (the root itself is always followed):
+    ``follow`` what it points to, ``skip`` a :class:`Skipped` entry naming it (a broken link
+    or a link to a folder, said so), ``store`` a ``NAME.rclonelink`` entry holding its target
+    (rclone's ``--links``), ``ignore`` nothing. Without it, ``follow_symlinks`` chooses between
+    ``follow`` and ``ignore``.
     """
-    return _Walker(Path(root), follow_symlinks).run()
+    mode = links or ("follow" if follow_symlinks else "ignore")
+    if mode not in LINK_MODES:
+        raise ValueError(f"links must be one of {', '.join(LINK_MODES)}, not {mode!r}")
+    return _Walker(Path(root), mode).run()
 
 
 def _next_batch(items: Iterator[WalkItem], size: int) -> list[WalkItem]:
@@ -152,6 +203,7 @@ async def walk(
     root: str | os.PathLike[str],
     *,
     follow_symlinks: bool = True,
+    links: str | None = None,
     batch: int = DEFAULT_BATCH,
     limiter: anyio.CapacityLimiter | None = None,
 ) -> AsyncIterator[WalkItem]:
@@ -159,7 +211,7 @@ async def walk(
 
     Pass the engine's ``limiter`` so the walk counts against the same thread budget as transfers.
     """
-    items = iter_tree(root, follow_symlinks=follow_symlinks)
+    items = iter_tree(root, follow_symlinks=follow_symlinks, links=links)
     while chunk := await anyio.to_thread.run_sync(_next_batch, items, batch, limiter=limiter):
         for item in chunk:
             yield item

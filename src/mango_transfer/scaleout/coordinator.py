@@ -31,7 +31,7 @@ from mango_transfer import engine
 from mango_transfer.engine.options import MIB, TransferOptions
 from mango_transfer.engine.stats import FileResult, Stats, Status, finishing
 from mango_transfer.errors import UsageError
-from mango_transfer.fileinfo import DirInfo, WalkError
+from mango_transfer.fileinfo import DirInfo, FileInfo, Skipped, WalkError
 from mango_transfer.irods.environment import IrodsEnvironment
 from mango_transfer.scaleout.app import DEFAULT_LEASE, QUEUE, TASK_NAME, make_app
 from mango_transfer.scaleout.batches import Batch, Batcher, batch_key
@@ -79,6 +79,9 @@ async def coordinate(direction: str, src: str, dest: str, options: TransferOptio
                      environ: Mapping[str, str] | None = None,
                      notice: Callable[[str], None] | None = None) -> Stats:
     """Run ``upload``/``download``/``sync`` of ``src`` → ``dest`` on the Celery workers."""
+    if options.links:
+        raise UsageError("--links cannot be combined with --celery",
+                         hint="use --copy-links, or run the links without --celery")
     if options.delete:
         raise UsageError("--delete cannot be combined with --celery",
                          hint="migrate with --celery, then run the same sync with --delete "
@@ -168,10 +171,14 @@ class _Follower:
         batcher = Batcher(self.scale.batch_files, self.scale.batch_bytes, self.alone_from)
         async for entry in walker.source():
             if not isinstance(entry, DirInfo):  # the totals the bar shows, as discovered
-                self.stats.discovered(0 if isinstance(entry, WalkError) else entry.size)
+                self.stats.discovered(entry.size if isinstance(entry, FileInfo) else 0)
             if isinstance(entry, WalkError):
                 self.stats.add_result(FileResult(entry.path, Status.FAILED,
                                                  entry.error.user_message(), "error"))
+                continue
+            if isinstance(entry, Skipped):  # a symbolic link not followed
+                self.stats.add_result(FileResult(entry.path, Status.SKIPPED, entry.reason,
+                                                 "link"))
                 continue
             if walker.single:  # one file or object: moved whole, by path
                 assert not isinstance(entry, DirInfo)  # (a single file's walk has no folder)
