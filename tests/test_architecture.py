@@ -190,3 +190,38 @@ def test_the_engine_names_its_public_face_once() -> None:
 
     for name in engine.__all__:
         assert getattr(engine, name) is not None, name
+
+
+_POSIX_ONLY_MODULES = {"fcntl", "pwd", "grp", "termios", "resource", "pty", "tty"}
+_POSIX_ONLY_CALLS = {("os", name) for name in (
+    "fork", "forkpty", "fchmod", "fchown", "lchown", "geteuid", "getuid", "getgid", "setsid",
+    "killpg", "getpgid", "setpgrp", "mkfifo", "sched_getaffinity", "statvfs")} | {
+    ("signal", name) for name in ("SIGKILL", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGALRM",
+                                  "SIGCHLD", "SIGPIPE")}
+# The embedded server is a test and demo tool that makes no claim to run on Windows; the one
+# module that calls POSIX-only functions behind a check is localfs/portable.py; the bench's
+# peak-RSS scenario imports POSIX's resource module inside the scenario only.
+_PORTABILITY_EXEMPT = ("server", "localfs/portable.py", "bench/runner.py")
+
+
+def test_the_tool_has_no_posix_only_call_outside_its_guarded_place() -> None:
+    """Most lab PCs run Windows and CI runs on Linux only: the code that runs on a user's
+    machine (everything but the embedded server) calls nothing that Windows lacks, except in
+    localfs/portable.py, which checks first."""
+    offenders = []
+    for path in PACKAGE.rglob("*.py"):
+        relative = path.relative_to(PACKAGE).as_posix()
+        if relative.startswith(_PORTABILITY_EXEMPT):
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                offenders += [(relative, a.name) for a in node.names
+                              if a.name.split(".")[0] in _POSIX_ONLY_MODULES]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                if node.module.split(".")[0] in _POSIX_ONLY_MODULES:
+                    offenders.append((relative, node.module))
+            elif (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                  and (node.value.id, node.attr) in _POSIX_ONLY_CALLS):
+                offenders.append((relative, f"{node.value.id}.{node.attr}"))
+    assert offenders == []

@@ -8,7 +8,6 @@ engine always moves the whole dataset.
 from __future__ import annotations
 
 import functools
-import resource
 import shutil
 import signal
 import socket
@@ -295,7 +294,9 @@ class Bench:
             self._time("threads", f"engine@{threads}", link, run, per_file, threads=threads)
 
     def walk(self, link: str, register: Callable[[str, int], None]) -> None:
-        """Peak RSS of a dry-run download (a full remote walk) in a child process."""
+        """Peak RSS of a dry-run download (a full remote walk) in a child process (POSIX's
+        getrusage: imported here, so the bench loads on Windows too)."""
+        import resource
         entries = self.config.n(1_000_000, 2000)
         collection = f"{self.target.scratch}/walk-{entries}"
         register(collection, entries)

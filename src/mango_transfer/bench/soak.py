@@ -13,7 +13,6 @@ import hashlib
 import json
 import os
 import random
-import signal
 import subprocess
 import sys
 import time
@@ -80,7 +79,7 @@ def kill_loop(command: list[str], environ: dict[str, str], kills: int, seed: int
                                    stderr=subprocess.DEVNULL)
         time.sleep(rng.uniform(0.3, 1.5))
         if process.poll() is None:
-            process.send_signal(signal.SIGKILL)
+            process.kill()  # SIGKILL; TerminateProcess on Windows
             killed += 1
         process.wait(timeout=60)
     return killed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import sys
 
 import click
 
@@ -73,3 +74,16 @@ class _Main(click.Group):
               help=_DEBUG_HELP)
 def main() -> None:
     """Move research data between this disk and an iRODS zone (ManGO): fast, resumable, verified."""
+    _tolerant_output()
+
+
+def _tolerant_output() -> None:
+    """A name the console cannot show (a Windows code page, a name that is not UTF-8) is
+    written with escapes instead of stopping the command with UnicodeEncodeError."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):  # a stream that cannot change any more
+                pass

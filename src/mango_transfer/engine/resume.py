@@ -32,10 +32,14 @@ from mango_transfer.localfs.errors import translate_os_errors
 __all__ = ["UploadProgress", "default_state_dir"]
 
 
-def default_state_dir(environ: Mapping[str, str] | None = None) -> Path:
-    """``$XDG_STATE_HOME/mango-transfer`` or ``~/.local/state/mango-transfer``."""
+def default_state_dir(environ: Mapping[str, str] | None = None, *,
+                      windows: bool = os.name == "nt") -> Path:
+    """``$XDG_STATE_HOME/mango-transfer``, else on Windows ``%LOCALAPPDATA%\\mango-transfer``
+    (the per-user, per-machine folder Windows keeps for such state), else
+    ``~/.local/state/mango-transfer``."""
     env = os.environ if environ is None else environ
-    base = env.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    base = env.get("XDG_STATE_HOME") or (env.get("LOCALAPPDATA") if windows else None) \
+        or os.path.join(os.path.expanduser("~"), ".local", "state")
     return Path(base) / "mango-transfer"
 
 

@@ -16,6 +16,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from mango_transfer.localfs.portable import replace
+
 __all__ = ["leftover_temporaries", "write_atomically"]
 
 
@@ -34,7 +36,7 @@ def write_atomically(path: Path, text: str, *, mode: int = 0o600) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(temporary, mode)
-        os.replace(temporary, path)
+        replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise

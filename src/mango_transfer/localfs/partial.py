@@ -28,6 +28,7 @@ from mango_transfer.byteranges import RemoteIdentity, ResumeState
 from mango_transfer.errors import VerificationFailed
 from mango_transfer.localfs.atomic import leftover_temporaries, write_atomically
 from mango_transfer.localfs.errors import translate_os_errors
+from mango_transfer.localfs.portable import BINARY, replace, restrict
 
 __all__ = [
     "PARTIAL_SUFFIX",
@@ -165,8 +166,8 @@ class PartialDownload:
 def create_private(path: Path) -> BinaryIO:
     """Create (or truncate) an in-flight file readable by its owner only: partial data of a
     download is nobody else's business until it is complete and verified."""
-    fd = os.open(path, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
-    os.fchmod(fd, 0o600)  # an earlier partial may have had wider permissions
+    fd = os.open(path, os.O_CREAT | os.O_TRUNC | os.O_WRONLY | BINARY, 0o600)
+    restrict(fd, 0o600)  # an earlier partial may have had wider permissions
     return os.fdopen(fd, "wb")
 
 
@@ -175,7 +176,7 @@ def publish(partial: Path, final: Path, mtime: int | None) -> None:
     os.chmod(partial, 0o666 & ~_umask())
     if mtime is not None:
         os.utime(partial, (mtime, mtime))
-    os.replace(partial, final)
+    replace(partial, final)
 
 
 def _umask() -> int:

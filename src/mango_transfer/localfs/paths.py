@@ -11,9 +11,11 @@ never cleaned up, so nothing is written where the user did not ask.
 
 from __future__ import annotations
 
+import ntpath
 import os
 import re
-from pathlib import Path, PurePath
+from pathlib import PurePath, PureWindowsPath
+from typing import TypeVar
 
 from mango_transfer.errors import UnsafePath
 
@@ -21,6 +23,7 @@ __all__ = ["WINDOWS_PATH_HINT", "local_target", "looks_like_windows_path", "to_p
            "windows_drive_or_unc"]
 
 _DRIVE_OR_UNC = re.compile(r"^(?:[A-Za-z]:(?:[\\/]|$)|\\\\[^\\/]+[\\/])")
+P = TypeVar("P", bound=PurePath)
 WINDOWS_PATH_HINT = ("this looks like a Windows path; on this machine write a path with / "
                      "(e.g. /mnt/data/study), and iRODS paths always use / "
                      "(e.g. /ZONE/home/USER/study)")
@@ -81,14 +84,15 @@ def _component_problem(name: str, windows: bool) -> str | None:
     return None
 
 
-def local_target(dest_dir: Path, relative: str, *, windows: bool = os.name == "nt") -> Path:
+def local_target(dest_dir: P, relative: str, *, windows: bool = os.name == "nt") -> P:
     """The local path for a remote ``relative`` name (``/``-separated), inside ``dest_dir``.
 
     Refuses absolute names, ``..``/``.``/empty components, backslashes, NUL and names longer
     than a file system holds (255) on every platform (backslash too, so a collection downloads
     the same way on Linux and Windows), and ``:``, ``<>"|?*``, control characters, a trailing dot
     or space and device names on Windows. ``windows`` is a parameter so the rules are testable
-    anywhere.
+    anywhere; ``dest_dir`` may be any path flavour (a ``PureWindowsPath`` with a drive letter or
+    a UNC share in the tests), and the result is of that flavour.
     """
     if relative.startswith("/"):
         raise UnsafePath("remote name is an absolute path", path=relative)
@@ -96,8 +100,11 @@ def local_target(dest_dir: Path, relative: str, *, windows: bool = os.name == "n
         if problem := _component_problem(name, windows):
             raise UnsafePath(f"remote name {problem}", path=relative)
     target = dest_dir.joinpath(*relative.split("/"))
-    # Belt and braces: whatever the rules above missed, the result must stay inside dest_dir.
-    base = os.path.normpath(os.path.abspath(dest_dir))
-    if os.path.commonpath([base, os.path.normpath(os.path.abspath(target))]) != base:
+    # Belt and braces: whatever the rules above missed, the result must stay inside dest_dir
+    # (checked with the path rules of the destination's own flavour).
+    flavour = ntpath if isinstance(dest_dir, PureWindowsPath) else os.path
+    base = flavour.normpath(flavour.abspath(str(dest_dir)))
+    inside = flavour.normpath(flavour.abspath(str(target)))
+    if flavour.commonpath([base, inside]) != base:
         raise UnsafePath("remote name would leave the destination folder", path=relative)
     return target
