@@ -136,6 +136,7 @@ class TerminalBar:
 
         self.bar: tqdm[Any] = tqdm(total=1000, file=self.file, dynamic_ncols=True, leave=True,
                                    bar_format=f"{label}: starting", disable=False)
+        self.drawn = False  # a run that stopped before its first snapshot leaves no bar
 
     def _width(self) -> int:
         try:
@@ -145,6 +146,7 @@ class TerminalBar:
 
     def __call__(self, snap: StatsSnapshot) -> None:
         self.rates.update(snap)
+        self.drawn = True
         width = self._width() - 1  # the last column would wrap on some terminals
         parts = _parts(snap, self.rates, long=False)
         fraction = snap.fraction
@@ -165,6 +167,7 @@ class TerminalBar:
         self.bar.write(line, file=sys.stdout)
 
     def close(self) -> None:
+        self.bar.leave = self.drawn
         self.bar.close()
 
 

@@ -96,13 +96,21 @@ async def run_context(options: TransferOptions, stats: Stats,
     pool = SessionPool(environment, size, limiter=limiter,
                        factory=sessions.take if sessions is not None else None,
                        release=sessions.give if sessions is not None else None)
+    listing = anyio.CapacityLimiter(3)
+    control = SessionPool(environment, 1, limiter=listing,
+                          factory=sessions.take if sessions is not None else None,
+                          release=sessions.give if sessions is not None else None)
     state_dir = Path(options.state_dir) if options.state_dir else default_state_dir(environ)
     try:
         yield RunContext(options=options, pool=pool, remote=IrodsRemote(), stats=stats,
                          state_dir=state_dir, ranges=ranges or LocalRanges(),
-                         small=SmallFiles(options.small_files))
+                         small=SmallFiles(options.small_files), listing=listing,
+                         control=control)
     finally:
-        await pool.aclose()
+        try:
+            await control.aclose()  # opened only when the walk made a collection
+        finally:
+            await pool.aclose()
 
 
 def open_direction(ctx: RunContext, direction: str, src: str, dest: str) -> Direction:

@@ -60,6 +60,12 @@ class RunContext:
     small: SmallFiles = field(default_factory=SmallFiles)  # how small files cross the wire
     # Files held whole in memory above SMALL_BUFFER take one of these (bounded memory).
     buffers: anyio.CapacityLimiter = field(default_factory=lambda: anyio.CapacityLimiter(4))
+    # The listings' own threads (the local walk, the remote pages): they never wait behind
+    # the transfers for a thread, so the walk runs ahead and the totals are known early.
+    listing: anyio.CapacityLimiter = field(default_factory=lambda: anyio.CapacityLimiter(3))
+    # One session of its own for the walk's folder creation, so that the walk never waits for
+    # the transfers to hand back a session (None: it shares the pool).
+    control: SessionPool | None = None
 
     @property
     def limiter(self) -> anyio.CapacityLimiter:
@@ -75,3 +81,12 @@ class RunContext:
         async with self.pool.session() as session:
             return await anyio.to_thread.run_sync(function, session, *args,
                                                   limiter=self.pool.limiter)
+
+    async def control_call(self, function: Callable[[iRODSSession, Unpack[Ts]], T],
+                           *args: Unpack[Ts]) -> T:
+        """:meth:`remote_call` for the walk itself (creating a folder's collection), on the
+        control session and the listings' threads: it never queues behind the transfers."""
+        if self.control is None:
+            return await self.remote_call(function, *args)
+        async with self.control.session() as session:
+            return await anyio.to_thread.run_sync(function, session, *args, limiter=self.listing)

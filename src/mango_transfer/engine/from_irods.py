@@ -19,6 +19,8 @@ from collections.abc import AsyncGenerator, Iterable, Sequence
 from contextlib import aclosing
 from pathlib import Path
 
+import anyio
+
 from mango_transfer.engine.context import RunContext
 from mango_transfer.engine.decide import Side
 from mango_transfer.engine.file_transfer import Moved, download_file
@@ -146,7 +148,7 @@ class Download:
             yield ListedFile(file_info(name, st), True)
             return
         links = "store" if self.ctx.options.links else "follow"
-        async with aclosing(local_files(self.dest, self.ctx.limiter, links)) as files:
+        async with aclosing(local_files(self.dest, self.ctx.listing, links)) as files:
             async for entry in files:
                 yield entry
 
@@ -161,7 +163,8 @@ class Download:
         if self.ctx.options.dry_run:
             return
         with translate_os_errors(folder):
-            await self.ctx.call(lambda: folder.mkdir(parents=True, exist_ok=True))
+            await anyio.to_thread.run_sync(lambda: folder.mkdir(parents=True, exist_ok=True),
+                                           limiter=self.ctx.listing)
 
     def _link(self, item: Item) -> Path | None:
         """``--links``: the local link a ``NAME.rclonelink`` object stands for, else None."""

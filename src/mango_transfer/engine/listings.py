@@ -1,8 +1,10 @@
 """The listings a run merges: local folders and iRODS collections as streams of entries.
 
 Every listing here yields in catalog order (see :mod:`mango_transfer.engine.merge`) and blocks
-no event loop: local ``stat`` calls run in the run's worker threads, a batch at a time, and the
-remote listing pages through one GenQuery on one session.
+no event loop: local ``stat`` calls run in worker threads, a batch at a time, and the remote
+listing pages through one GenQuery on one session. Their threads are the listings' own
+(``RunContext.listing``), not the transfers': a walk never waits for a busy transfer to hand
+back a thread, so it runs ahead of them as far as the queue lets it.
 
 - :func:`remote_listing`: every object below a collection (the GenQuery walk).
 - :func:`remote_tree`: the same with every collection below it, empty ones included.
@@ -50,7 +52,8 @@ async def _paged(ctx: RunContext, start: Callable[[Any], Iterator[list[T]]],
     pages = start(session)
     healthy = False
     try:
-        while (page := await ctx.call(next, pages, None)) is not None:
+        while (page := await anyio.to_thread.run_sync(next, pages, None,
+                                                      limiter=ctx.listing)) is not None:
             for entry in page:
                 yield entry
         healthy = True
@@ -59,7 +62,7 @@ async def _paged(ctx: RunContext, start: Callable[[Any], Iterator[list[T]]],
             with anyio.CancelScope(shield=True):
                 try:
                     close = getattr(pages, "close", lambda: None)  # a generator's
-                    await anyio.to_thread.run_sync(close, limiter=ctx.limiter)
+                    await anyio.to_thread.run_sync(close, limiter=ctx.listing)
                     healthy = True
                 except Exception:  # noqa: BLE001 - a broken connection: the session goes
                     healthy = False

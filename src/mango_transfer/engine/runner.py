@@ -4,8 +4,9 @@ move.
 Shape of a run (one anyio task group)::
 
     producer ──(bounded memory stream, --max-backlog)──▶ worker × --threads
-      │  merges the source walk with the destination listing (both in catalog order)
-      │  and creates each destination directory once, before its files are queued
+      │  merges the source walk with the destination listing (both in catalog order);
+      │  each destination folder is created once, in order, by make_folders, and a
+      │  worker moves a file only once its folder exists
       ▼
     source walk (local ``localfs.walk`` or remote GenQuery)  +  destination listing
 
@@ -19,7 +20,8 @@ Shape of a run (one anyio task group)::
 - **Threads and sessions.** Every PRC call runs via ``anyio.to_thread.run_sync`` with the run's
   ``CapacityLimiter``, whose tokens equal the session-pool size
   (``threads + chunk_connections + 2``: workers, one large file's extra connections, and the
-  remote listings, objects and collections, each holding its session while it pages).
+  remote listings, objects and collections, each holding its session while it pages). The
+  listings' pages and the local walk run on threads of their own (``RunContext.listing``).
 - **Retries** follow one rule (``retry.py``) for every step: a file's transfer, its mtime,
   metadata or deletion, a folder's creation, the run's setup and finish. A failure that
   remains fails that file (or the files below that folder); a fatal one (authentication,
@@ -134,11 +136,13 @@ class Runner:
         self.stats = ctx.stats
         self.hooks = hooks or RunHooks()
         self.failed_dirs: dict[str, str] = {}
+        self.folders_pending: dict[str, anyio.Event] = {}  # announced, not made yet
 
-    async def produce(self, send: MemoryObjectSendStream[Item]) -> None:
+    async def produce(self, send: MemoryObjectSendStream[Item],
+                      folders: MemoryObjectSendStream[str]) -> None:
         select = self.hooks.select
         waiting: str | None = None  # lazy_dirs: the folder announced, its collection not made
-        async with send:
+        async with send, folders:
             source = self.direction.source()
             destination = self.direction.destination()
             async with aclosing(source), aclosing(destination):
@@ -147,8 +151,9 @@ class Runner:
                         if isinstance(entry, DirInfo):
                             if self.hooks.lazy_dirs:
                                 waiting = entry.path
-                            else:
-                                await self.prepare_dir(entry.path)
+                            else:  # made by make_folders, in order, while the walk goes on
+                                self.folders_pending[entry.path] = anyio.Event()
+                                await folders.send(entry.path)
                             continue
                         if select is not None and (entry.src is not None or entry.error
                                                    or entry.skip):
@@ -169,6 +174,23 @@ class Runner:
                             continue
                         await send.send(entry)
             self.stats.walk_finished()
+
+    async def make_folders(self, folders: MemoryObjectReceiveStream[str]) -> None:
+        """Create the folders the walk announces, one after the other (a parent before its
+        children), so the walk never waits for a round trip per folder: a file waits for its
+        own folder only when a worker takes it up (:meth:`folder_ready`)."""
+        async with folders:
+            async for relative in folders:
+                try:
+                    await self.prepare_dir(relative)
+                finally:
+                    self.folders_pending.pop(relative).set()
+
+    async def folder_ready(self, path: str) -> None:
+        """Wait until the folder of ``path`` has been created (or has failed)."""
+        pending = self.folders_pending.get(catalog_key(path)[0])
+        if pending is not None:
+            await pending.wait()
 
     async def prepare_dir(self, relative: str) -> None:
         """Create one destination folder; when that fails for good, the folder is reported
@@ -230,6 +252,11 @@ class Runner:
         if item.skip is not None:
             self.result(item, _Outcome(Status.SKIPPED, item.skip, "link"), started)
             return
+        if item.src is not None:
+            await self.folder_ready(item.path)
+            if (broken := self.broken_dir(item.path)) is not None:
+                self.result(item, _Outcome(Status.FAILED, broken, "error"), started)
+                return
         try:
             outcome = await self.settle(item)
         except _StepFailed as failed:
@@ -351,8 +378,11 @@ class Runner:
                 outer.start_soon(self.tick, progress)
             send, receive = anyio.create_memory_object_stream[Item](
                 max(4 * threads, self.options.max_backlog))
+            folders_send, folders_receive = anyio.create_memory_object_stream[str](
+                max(4 * threads, self.options.max_backlog))
             async with anyio.create_task_group() as group:
-                group.start_soon(self.produce, send.clone())
+                group.start_soon(self.produce, send.clone(), folders_send)
+                group.start_soon(self.make_folders, folders_receive)
                 for _ in range(threads):
                     group.start_soon(self.work, receive.clone())
                 send.close()

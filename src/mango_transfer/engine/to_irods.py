@@ -72,14 +72,14 @@ class Upload:
 
     async def source(self) -> AsyncGenerator[WalkItem, None]:
         if self.files is not None:
-            entries = listed(self.root, self.files, self.ctx.limiter, self.dirs)
+            entries = listed(self.root, self.files, self.ctx.listing, self.dirs)
         elif not self.recursive and not self.single:
-            entries = top_level(self.root, self.ctx.limiter)
+            entries = top_level(self.root, self.ctx.listing)
         else:
             # walk() is an async generator function, typed as an AsyncIterator
             entries = cast(AsyncGenerator[WalkItem, None],
                            walk(self.root, links=self.ctx.options.link_mode,
-                                limiter=self.ctx.limiter))
+                                limiter=self.ctx.listing))
         if self.prune_dir is not None:
             entries = pruned(entries, self.prune_dir)
         async with aclosing(entries):
@@ -111,7 +111,7 @@ class Upload:
 
     async def prepare_dir(self, relative: str) -> None:
         if not self.ctx.options.dry_run:
-            await self.ctx.remote_call(self.ctx.remote.mkdir, self.remote(relative))
+            await self.ctx.control_call(self.ctx.remote.mkdir, self.remote(relative))
 
     async def transfer(self, item: Item) -> Moved:
         assert item.src is not None
