@@ -191,3 +191,23 @@ def test_the_bar_in_a_100_column_terminal(
     assert re.match(r"upload 100%\|█+\| \S+/\S+ \S+, " + f"{files:,}/{files:,}" + r" files, ",
                     final), final
     assert f"{files} new, 0 changed, 0 skipped, 0 failed" in screen
+
+
+def test_a_reader_that_goes_away_does_not_stop_the_run(
+    tmp_path: Path, remote_dir: str, cli_env: Zone, session: iRODSSession,
+) -> None:
+    """``mango-transfer upload -v | head -1``: the run finishes, without a traceback."""
+    count = cli_env.scaled(200, 40)
+    src = _tree(tmp_path / "src", count)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mango_transfer", "upload", str(src), remote_dir, "-v",
+         "--threads", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env={**os.environ, **cli_env.environ(XDG_STATE_HOME=str(tmp_path / "state"))})
+    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout.readline().startswith(b"new: ")
+    process.stdout.close()  # as head does after its line
+    assert process.wait(timeout=300) == 0
+    assert b"Traceback" not in process.stderr.read()
+    listed = sum(len(coll.data_objects) for coll in session.collections.get(remote_dir)
+                 .subcollections)
+    assert listed == count

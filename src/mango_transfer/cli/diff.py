@@ -20,7 +20,7 @@ from mango_transfer import engine
 from mango_transfer.cli.display import format_count
 from mango_transfer.cli.exits import EXIT_ERROR, EXIT_FAILED_FILES, EXIT_INTERRUPTED, fail
 from mango_transfer.cli.help import SectionCommand
-from mango_transfer.cli.progress import RunView, verbose_line
+from mango_transfer.cli.progress import RunView, echo, verbose_line
 from mango_transfer.cli.reporting import run_header
 from mango_transfer.cli.transfer import output_options
 from mango_transfer.engine import FileResult, Stats, Status
@@ -72,7 +72,7 @@ def diff(src: str, dest: str, checksum: bool, threads: int, **params: Any) -> No
             if view.output is not None:
                 view.output.write(line)
             else:
-                click.echo(line)
+                echo(line)
 
     stats.watch(show)
     error: MangoError | None = None
@@ -102,5 +102,5 @@ def diff(src: str, dest: str, checksum: bool, threads: int, **params: Any) -> No
         click.echo("mango-transfer: interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
     if not quiet:
-        click.echo(diff_summary(stats, checksum))
+        echo(diff_summary(stats, checksum))
     sys.exit(code)

@@ -11,6 +11,8 @@ files per second and an ETA.
 - **ETA** is the longer of two estimates: the bytes still to do at the recent byte-progress
   rate, and the files still to do at the recent files-per-second rate. Small files are bound
   by round trips, large ones by bandwidth; the longer estimate is the honest one for a mix.
+  None ("ETA -") for the first :data:`_ETA_AFTER` seconds. It is an estimate from the recent
+  rates: a tree whose large files come first shows a long ETA until its small files start.
 - **Terminal** (stderr is a tty): one tqdm bar on stderr, fitted to the width, kept at the
   end. **No terminal** (stdout is not a tty: cron, SLURM, a pipe): one plain, time-stamped
   line on stdout every ``--stats`` interval (60 s by default, as rclone's flag), so a log
@@ -41,10 +43,11 @@ from mango_transfer.engine import FileResult, StatsSnapshot, Status
 if TYPE_CHECKING:
     from tqdm import tqdm
 
-__all__ = ["RATE_WINDOW", "PlainLines", "Rates", "RunView", "TerminalBar", "summary",
+__all__ = ["RATE_WINDOW", "PlainLines", "Rates", "RunView", "TerminalBar", "echo", "summary",
            "verbose_line"]
 
-RATE_WINDOW = 20.0  # seconds of history behind the rates and the ETA
+RATE_WINDOW = 10.0  # seconds of history behind the rates and the ETA
+_ETA_AFTER = 2.0  # seconds of history before an ETA is given at all
 _MIN_BAR = 10  # columns the bar itself keeps; the text drops details before going below
 
 
@@ -82,6 +85,8 @@ class Rates:
         """Seconds still to go (see the module docstring); None while scanning or unknown."""
         if snap.scanning or not self.samples:
             return None
+        if self.samples[-1][0] - self.samples[0][0] < _ETA_AFTER and snap.elapsed < _ETA_AFTER:
+            return None  # a guess from the first moments of a run would mislead
         estimates = []
         bytes_left = snap.bytes_found - snap.bytes_done
         files_left = snap.files_found - snap.files_done
@@ -164,7 +169,10 @@ class TerminalBar:
 
     def write(self, line: str) -> None:
         """A line above the bar (``-v``), on stdout, without tearing the bar."""
-        self.bar.write(line, file=sys.stdout)
+        try:
+            self.bar.write(line, file=sys.stdout)
+        except BrokenPipeError:
+            _silence(sys.stdout)
 
     def close(self) -> None:
         self.bar.leave = self.drawn
@@ -190,7 +198,7 @@ class PlainLines:
         if self.interval <= 0 or snap.elapsed - self.last < self.interval:
             return
         self.last = snap.elapsed
-        click.echo(self.line(snap), file=self.file)
+        echo(self.line(snap), file=self.file)
 
     def line(self, snap: StatsSnapshot) -> str:
         parts = _parts(snap, self.rates, long=True)
@@ -201,10 +209,27 @@ class PlainLines:
                 f"{format_duration(snap.elapsed)} elapsed")
 
     def write(self, line: str) -> None:
-        click.echo(line, file=self.file)
+        echo(line, file=self.file)
 
     def close(self) -> None:
         return None
+
+
+def echo(line: str, *, err: bool = False, file: IO[str] | None = None) -> None:
+    """``click.echo`` for a run's output: a reader that went away (``| head``) silences the
+    rest of that stream instead of stopping the transfer with a traceback."""
+    try:
+        click.echo(line, err=err, file=file)
+    except BrokenPipeError:
+        _silence(file or (sys.stderr if err else sys.stdout))
+
+
+def _silence(stream: IO[str]) -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def is_terminal(stream: IO[str]) -> bool:
@@ -231,9 +256,12 @@ class RunView:
         if isinstance(self.output, TerminalBar):
             from tqdm import tqdm
 
-            tqdm.write(line, file=sys.stderr)
+            try:
+                tqdm.write(line, file=sys.stderr)
+            except BrokenPipeError:
+                _silence(sys.stderr)
         else:
-            click.echo(line, err=True)
+            echo(line, err=True)
 
     def __call__(self, snap: StatsSnapshot) -> None:
         if self.output is not None:
@@ -250,7 +278,7 @@ class RunView:
         if self.output is not None:
             self.output.write(line)
         else:
-            click.echo(line)
+            echo(line)
 
     def close(self) -> None:
         if self.output is not None:

@@ -26,7 +26,7 @@ from mango_transfer.cli.display import parse_duration
 from mango_transfer.cli.exits import EXIT_ERROR, EXIT_FAILED_FILES, EXIT_INTERRUPTED, fail
 from mango_transfer.cli.help import SectionCommand, SectionOption
 from mango_transfer.cli.options import options_from_params, transfer_options
-from mango_transfer.cli.progress import RunView, summary, verbose_line
+from mango_transfer.cli.progress import RunView, echo, summary, verbose_line
 from mango_transfer.cli.reporting import run_header
 from mango_transfer.cli.scaleout import celery_options, scaled
 from mango_transfer.engine import Stats, Status, TransferOptions
@@ -81,11 +81,11 @@ def _execute(direction: str, src: str, dest: str, params: dict[str, Any]) -> Non
     if options.dry_run and not quiet and not view.verbose:
         for result in stats.results:
             if result.status is Status.PLANNED:
-                click.echo(verbose_line(result))
+                echo(verbose_line(result))
     for failure in stats.failures:
-        click.echo(f"failed: {failure.path}: {failure.reason}", err=True)
+        echo(f"failed: {failure.path}: {failure.reason}", err=True)
     if not quiet:
-        click.echo(summary(stats.snapshot(), options.dry_run))
+        echo(summary(stats.snapshot(), options.dry_run))
     sys.exit(code)
 
 
