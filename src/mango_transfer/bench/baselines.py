@@ -7,7 +7,9 @@
 - ``prc_put`` / ``prc_get``: plain python-irodsclient with ``num_threads`` (its parallel
   transfer), one file after the other.
 - ``ibridges_upload`` / ``ibridges_download``: iBridges' own functions, when installed.
-- ``icommands``: ``iput -r -N`` / ``iget -r -N`` when found on PATH.
+- ``icommands``: ``iput -r -N 4`` / ``iget -r -N 4`` when found on PATH; beside it, for trees
+  of many files, ``icommands_r`` (``iput -r`` / ``iget -r``, their defaults), ``icommands_bulk``
+  (``iput -r -b``, bulk upload, 50 files a request) and ``irsync`` (``irsync -r`` either way).
 """
 
 from __future__ import annotations
@@ -25,7 +27,19 @@ DESCRIPTIONS = {
     "seed_download": "recursive listing per collection, 4-thread pool of get sharing one session, skip by size",
     "prc": "plain python-irodsclient put/get with num_threads=4, one file after another",
     "ibridges": "iBridges upload()/download() (its own defaults)",
+    "prc_4proc": "4 processes of plain python-irodsclient open/write/close, a quarter of the files each",
     "icommands": "iput/iget -r -N 4",
+    "icommands_r": "iput/iget -r (defaults)",
+    "icommands_bulk": "iput -r -b (bulk upload)",
+    "irsync": "irsync -r",
+}
+
+# The iCommands command lines, per baseline and direction (None: not that direction).
+ICOMMANDS: dict[str, tuple[list[str] | None, list[str] | None]] = {
+    "icommands": (["iput", "-r", "-f", "-N", "4"], ["iget", "-r", "-f", "-N", "4"]),
+    "icommands_r": (["iput", "-r", "-f"], ["iget", "-r", "-f"]),
+    "icommands_bulk": (["iput", "-r", "-b"], None),
+    "irsync": (["irsync", "-r"], ["irsync", "-r"]),
 }
 
 
@@ -90,6 +104,36 @@ def prc_get(session: iRODSSession, collection: str, local: Path, threads: int = 
     return done
 
 
+def _prc_open_write_close(args: tuple[str, str, list[tuple[str, str]]]) -> int:
+    """One process of :func:`prc_parallel_put`: its own session, open/write/close per file."""
+    env_file, auth_file, pairs = args
+    with iRODSSession(irods_env_file=env_file, irods_authentication_file=auth_file) as session:
+        made: set[str] = set()
+        for local, target in pairs:
+            parent = target.rsplit("/", 1)[0]
+            if parent not in made:
+                session.collections.create(parent)
+                made.add(parent)
+            with open(local, "rb") as source, session.data_objects.open(target, "w") as out:
+                out.write(source.read())
+    return len(pairs)
+
+
+def prc_parallel_put(env_file: Path, auth_file: Path, local: Path, collection: str,
+                     processes: int = 4) -> int:
+    """The zone's small-file capacity as python-irodsclient users reach it: ``processes``
+    processes (spawned) of plain open/write/close, each on its own session and files."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    pairs = [(str(path), f"{collection}/{path.relative_to(local).as_posix()}")
+             for path in sorted(local.rglob("*")) if path.is_file()]
+    shares = [(str(env_file), str(auth_file), pairs[index::processes])
+              for index in range(processes)]
+    with ProcessPoolExecutor(processes, mp_context=get_context("spawn")) as pool:
+        return sum(pool.map(_prc_open_write_close, shares))
+
+
 def ibridges_available() -> bool:
     try:
         import ibridges  # noqa: F401
@@ -125,9 +169,12 @@ def icommands_available() -> bool:
     return shutil.which("iput") is not None and shutil.which("iget") is not None
 
 
-def icommands_transfer(env: dict[str, str], local: Path, collection: str, upload: bool) -> None:
-    if upload:
-        command = ["iput", "-r", "-f", "-N", "4", str(local), collection]
-    else:
-        command = ["iget", "-r", "-f", "-N", "4", collection, str(local)]
-    subprocess.run(command, check=True, env={**os.environ, **env}, capture_output=True)
+def icommands_transfer(env: dict[str, str], local: Path, collection: str, upload: bool,
+                       variant: str = "icommands") -> None:
+    """One iCommands baseline (:data:`ICOMMANDS`); irsync names the iRODS side ``i:PATH``."""
+    command = ICOMMANDS[variant][0 if upload else 1]
+    if command is None:
+        raise ValueError(f"{variant} has no {'upload' if upload else 'download'}")
+    remote = f"i:{collection}" if variant == "irsync" else collection
+    paths = [str(local), remote] if upload else [remote, str(local)]
+    subprocess.run([*command, *paths], check=True, env={**os.environ, **env}, capture_output=True)

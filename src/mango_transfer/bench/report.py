@@ -16,7 +16,8 @@ from typing import Any
 
 from .runner import Run, sweep_link
 
-BASELINES = ("seed_upload", "seed_download", "prc", "ibridges", "icommands")
+BASELINES = ("seed_upload", "seed_download", "prc", "prc_4proc", "ibridges", "icommands", "icommands_r",
+             "icommands_bulk", "irsync")
 SWEEP_TOOLS = ("engine", "seed_upload")  # the tools the files/s-vs-RTT curve compares
 
 

@@ -177,9 +177,15 @@ class Bench:
             with target.session() as session:
                 return baselines.prc_put(session, data.root, target.fresh_collection(scenario))
 
+        def parallel() -> int:
+            return baselines.prc_parallel_put(target.env_file, target.auth_file, data.root,
+                                              target.fresh_collection(scenario))
+
         self._time(scenario, "engine", link, engine, per_file, threads=self.config.threads)
         if data.files > 1:
             self._time(scenario, "seed_upload", link, seed, per_file)
+            if others and scenario == "small_upload":
+                self._time(scenario, "prc_4proc", link, parallel, per_file)
         else:
             self._time(scenario, "prc", link, prc, per_file)
         if others:
@@ -232,8 +238,12 @@ class Bench:
             tools.append(("ibridges", lambda local, remote: baselines.ibridges_transfer(
                 target.env_file, local, remote, upload)))
         if baselines.icommands_available():
-            tools.append(("icommands", lambda local, remote: baselines.icommands_transfer(
-                target.environ, local, remote, upload)))
+            for variant, commands in baselines.ICOMMANDS.items():
+                if commands[0 if upload else 1] is None or (variant != "icommands"
+                                                            and data.files == 1):
+                    continue  # bulk has no download; the tree variants need a tree
+                tools.append((variant, functools.partial(
+                    _icommands, target.environ, upload=upload, variant=variant)))
         for name, transfer in tools:
             def run(transfer: Callable[[Path, str], None] = transfer) -> int:
                 remote = target.fresh_collection(scenario) if upload else source
@@ -332,6 +342,11 @@ class Bench:
                              f"{'ok' if result.ok else 'FAILED'} ({seconds:.0f} s)")
         if not result.ok:
             raise RuntimeError(f"soak found lost or inconsistent data: {result.as_dict()}")
+
+
+def _icommands(env: dict[str, str], local: Path, remote: str, *, upload: bool,
+               variant: str) -> None:
+    baselines.icommands_transfer(env, local, remote, upload, variant)
 
 
 def _environ() -> dict[str, str]:
