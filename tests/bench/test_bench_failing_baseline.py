@@ -39,7 +39,7 @@ def test_crashing_baseline_is_reported_and_the_rest_runs(tmp_path: Path, crashin
         engine = summary[(scenario, "loopback", "engine")]
         assert engine["files"] > 0 and "icommands" not in engine.get("ratios", {})
     assert summary[("small_upload", "loopback", "seed_upload")]["files_per_s"] > 0
-    # one failed attempt per cell, not one per repeat
+    # one failed attempt per cell (scenario, link, tool), not one per repeat
     failures = [run for run in payload["runs"] if run["error"]]
-    assert len(failures) == len({(r["scenario"], r["link"]) for r in failures})
+    assert len(failures) == len({(r["scenario"], r["link"], r["tool"]) for r in failures})
     assert "FAILED: iput died with SIGSEGV: about to crash" in result.output
