@@ -25,7 +25,13 @@ def test_no_patterns_take_everything() -> None:
     pytest.param("sub-*/eeg/*.edf", "data/sub-01/eeg/r.edf", True, id="levels-floating"),
     pytest.param("sub-*/eeg/*.edf", "sub-01/ses-1/eeg/r.edf", False, id="star-stays-in-level"),
     pytest.param("sub-*/**/*.edf", "sub-01/ses-1/eeg/r.edf", True, id="globstar-levels"),
-    pytest.param("sub-*/**/*.edf", "sub-01/r.edf", True, id="globstar-zero-levels"),
+    # rclone's ** is "anything, / included": a/**/b needs a folder between (the transfer
+    # filters and mango-ingest's fnmatch agree); sub-*/*.edf takes the top level
+    pytest.param("sub-*/**/*.edf", "sub-01/r.edf", False, id="globstar-needs-a-level"),
+    pytest.param("sub-*/**.edf", "sub-01/r.edf", True, id="globstar-in-a-name"),
+    pytest.param("*.{edf,bdf}", "x/r.bdf", True, id="alternatives"),
+    pytest.param(r"\*.csv", "*.csv", True, id="escaped-star"),
+    pytest.param(r"\*.csv", "a.csv", False, id="escaped-star-is-literal"),
     pytest.param("raw/**", "raw/a/b", True, id="trailing-globstar"),
     pytest.param("tmp", "x/tmp/a.csv", False, id="include-matches-files-only"),
     pytest.param("tmp", "x/tmp", True, id="include-file-named-tmp"),

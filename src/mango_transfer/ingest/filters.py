@@ -7,14 +7,17 @@ case-sensitively.
 
 - ``--regex``/``--ignore`` are Python regular expressions, searched (``re.search``, not anchored)
   in the relative path: ``\\.csv$``, ``(^|/)tmp/``.
-- ``--glob``/``--ignore-glob`` are shell globs: ``*``, ``?`` and ``[...]`` stay inside one folder
-  level, ``**`` spans any number of levels. A glob floats: it may match the last components of the
-  path (``*.csv`` takes ``a/b/x.csv``; ``eeg/*.edf`` takes ``sub-01/eeg/r.edf``); a leading ``/``
-  anchors it at ``-p`` (``/*.csv``: top level only). A trailing ``/`` matches folders, and so
-  every file below them (``--glob raw/`` takes everything in any ``raw`` folder). An
-  ``--ignore-glob`` also excludes everything below a folder it matches (``--ignore-glob tmp``
-  skips all under any ``tmp`` folder), as rsync's excludes do; an include glob without ``/`` at
-  the end matches files only, so ``--glob '[!.]*'`` does not take a folder's hidden files.
+- ``--glob``/``--ignore-glob`` are globs in the dialect every mango-transfer filter speaks
+  (``mango_transfer.pathfilter``, rclone's): ``*``, ``?`` and ``[...]`` stay inside one folder
+  level, ``**`` matches across levels (``raw/**``; ``sub-*/**/*.edf`` needs at least one folder
+  between), ``{a,b}`` gives alternatives and ``\\`` escapes. A glob floats: it may match the last
+  components of the path (``*.csv`` takes ``a/b/x.csv``; ``eeg/*.edf`` takes
+  ``sub-01/eeg/r.edf``); a leading ``/`` anchors it at ``-p`` (``/*.csv``: top level only). A
+  trailing ``/`` matches folders, and so every file below them (``--glob raw/`` takes everything
+  in any ``raw`` folder). An ``--ignore-glob`` also excludes everything below a folder it
+  matches (``--ignore-glob tmp`` skips all under any ``tmp`` folder), as rsync's excludes do; an
+  include glob without ``/`` at the end matches files only, so ``--glob '[!.]*'`` does not take
+  a folder's hidden files.
 
 **How mango-ingest differs** (0.9.2, why our users' flags keep working but behave correctly):
 it matches the *absolute* local path (``re.search`` for regexes; globs through
@@ -24,7 +27,8 @@ exactly one ``--glob`` and no ``--regex`` are given: with two globs, or a regex 
 nothing, every non-ignored file is uploaded (its filter falls through to "accept"). Its watcher
 does apply them (ignore first, then include). Here the same rule holds everywhere.
 
-Written with the standard library (``re``); no globbing dependency is needed.
+The glob translation is shared with the transfer commands' ``--include``/``--exclude``; the
+rule (any include, no exclude) is mango-ingest's and lives here.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from mango_transfer import pathfilter
 from mango_transfer.errors import UsageError
 
 __all__ = ["Filters", "GlobPattern", "compile_glob"]
@@ -55,12 +60,12 @@ class GlobPattern:
         elif self.folders:
             candidates = _self_and_folders(relative)
         else:
-            return self.regex.fullmatch(relative) is not None
-        return any(self.regex.fullmatch(candidate) for candidate in candidates)
+            return self.regex.search(relative) is not None
+        return any(self.regex.search(candidate) for candidate in candidates)
 
     def matches_folder(self, relative_dir: str) -> bool:
         """True when this folder or one above it matches: everything below it is matched."""
-        return any(self.regex.fullmatch(c) for c in _self_and_folders(relative_dir))
+        return any(self.regex.search(c) for c in _self_and_folders(relative_dir))
 
 
 def _folders(relative: str) -> Iterator[str]:
@@ -76,68 +81,15 @@ def _self_and_folders(relative: str) -> Iterator[str]:
     yield from _folders(relative)
 
 
-def _translate_component(part: str) -> str:
-    """One path component of a glob to a regex that never crosses ``/``."""
-    out: list[str] = []
-    i = 0
-    while i < len(part):
-        char = part[i]
-        i += 1
-        if char == "*":
-            while i < len(part) and part[i] == "*":  # ``a**b`` inside a component is ``*``
-                i += 1
-            out.append("[^/]*")
-        elif char == "?":
-            out.append("[^/]")
-        elif char == "[":
-            cls, i = _char_class(part, i)
-            out.append(cls)
-        else:
-            out.append(re.escape(char))
-    return "".join(out)
-
-
-def _char_class(part: str, start: int) -> tuple[str, int]:
-    """``[...]`` starting after ``[``; an unclosed ``[`` is a literal, as in fnmatch."""
-    end = start
-    if end < len(part) and part[end] in "!^":
-        end += 1
-    if end < len(part) and part[end] == "]":
-        end += 1
-    end = part.find("]", end)
-    if end == -1:
-        return re.escape("["), start
-    body = part[start:end]
-    negate = body[:1] in ("!", "^")
-    if negate:
-        body = body[1:]
-    # Escape each character (ranges keep their ``-``): no ``[[`` or ``&&`` FutureWarning.
-    escaped = "".join("-" if char == "-" else re.escape(char) for char in body)
-    return f"(?!/)[{'^' if negate else ''}{escaped}]", end + 1
-
-
 def compile_glob(pattern: str, flag: str = "--glob", *, folders: bool = False) -> GlobPattern:
     """Compile a glob (see the module docstring); a UsageError names ``flag``. ``folders``:
     also match files whose folder matches (what an exclude means)."""
     text = pattern.strip()
-    dirs_only = text.endswith("/") and text != "/"
-    anchored = text.startswith("/")
-    parts = [p for p in text.strip("/").split("/") if p]
-    if not parts:
+    dirs_only = text.endswith("/") and text.strip("/") != ""
+    body = text.rstrip("/") if dirs_only else text
+    if not body.strip("/"):
         raise UsageError(f"{flag} {pattern!r} matches nothing", hint="give a pattern such as *.csv")
-    body = ""
-    for index, part in enumerate(parts):
-        last = index == len(parts) - 1
-        if part == "**":
-            body += ".+" if last else "(?:[^/]+/)*"
-        else:
-            body += _translate_component(part) + ("" if last else "/")
-    prefix = "" if anchored else "(?:.*/)?"
-    try:
-        regex = re.compile(prefix + body, re.DOTALL)
-    except re.error as exc:  # e.g. a reversed range such as [z-a]
-        raise UsageError(f"{flag} {pattern!r} is not a valid glob ({exc})") from exc
-    return GlobPattern(pattern, regex, dirs_only, folders)
+    return GlobPattern(pattern, pathfilter.compile_glob(body, flag), dirs_only, folders)
 
 
 def _compile_regex(pattern: str, flag: str) -> re.Pattern[str]:
