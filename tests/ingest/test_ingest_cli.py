@@ -282,27 +282,3 @@ def test_watch_uploads_a_slow_file_once_when_settled_then_changes_and_stops_on_s
     log = _log(log_path)
     assert log["finished"] is not None
     assert _statuses(log) == {"old/before.txt": "uploaded", "rec/slow.bin": "uploaded"}
-
-
-def test_watched_folder_disappearing_is_one_error(
-    tmp_path: Path, irods_env: Zone, remote_dir: str,
-) -> None:
-    src = tmp_path / "gone"
-    src.mkdir()
-    env = {**os.environ, **irods_env.environ(XDG_STATE_HOME=str(tmp_path / "state"))}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mango_transfer", "ingest", "-d", remote_dir, "-p", str(src),
-         "--settle", "0.2", "--rescan", "0.5", "--log-dir", str(tmp_path / "logs")],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        _wait_for(lambda: bool(_logs(tmp_path / "logs")), 20, "the start")
-        time.sleep(1.0)
-        src.rmdir()
-        _, err = process.communicate(timeout=20)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
-    assert process.returncode == 2
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and "disappeared" in lines[0], err

@@ -49,7 +49,8 @@ def test_records_summary_and_options_without_secrets(tmp_path: Path) -> None:
     log.record(FileRecord("a.edf", 3, FileStatus.UPLOADED, checksum="ab" * 32, seconds=0.12345))
     log.finish()
     data = json.loads(log.write().read_text(encoding="utf-8"))
-    assert data["summary"] == {"uploaded": 1, "skipped": 1, "failed": 0, "filtered": 1}
+    assert data["summary"] == {"uploaded": 1, "skipped": 1, "failed": 0, "filtered": 1,
+                               "pending": 0}
     assert data["files"][-1] == {"path": "a.edf", "size": 3, "status": "uploaded",
                                  "error": None, "checksum": "ab" * 32, "seconds": 0.123}
     assert data["finished"] >= data["started"]
@@ -73,14 +74,28 @@ def test_write_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     assert [p.name for p in tmp_path.iterdir()] == [log.path.name]  # no temporary left
 
 
-def test_restart_returns_exactly_the_failed(tmp_path: Path) -> None:
+def test_restart_returns_exactly_the_failed_and_the_pending(tmp_path: Path) -> None:
     log = make_log(tmp_path)
     for path, status in [("a", FileStatus.FAILED), ("b", FileStatus.UPLOADED),
                          ("c/d", FileStatus.FAILED), ("e", FileStatus.FAILED),
-                         ("e", FileStatus.UPLOADED), ("f", FileStatus.FILTERED)]:
+                         ("e", FileStatus.UPLOADED), ("f", FileStatus.FILTERED),
+                         ("g", FileStatus.PENDING), ("h", FileStatus.UPLOADED),
+                         ("h", FileStatus.PENDING), ("i", FileStatus.PENDING)]:
         log.record(FileRecord(path, 0, status))
+    log.forget("i")  # seen, then gone before it was uploaded
     log.write()
-    assert read_failed(log.path, tmp_path) == ["a", "c/d"]
+    assert read_failed(log.path, tmp_path) == ["a", "c/d", "g", "h"]
+
+
+def test_outages_are_logged_with_their_end(tmp_path: Path) -> None:
+    log = make_log(tmp_path)
+    log.outage_began("server", "connection refused")
+    log.outage_began("folder", "the watched folder disappeared")
+    log.outage_ended("server")
+    outages = json.loads(log.write().read_text(encoding="utf-8"))["outages"]
+    assert [(o["what"], o["reason"], o["until"] is not None) for o in outages] == [
+        ("server", "connection refused", True), ("folder", "the watched folder disappeared",
+                                                 False)]
 
 
 def test_restart_reads_a_mango_ingest_log(tmp_path: Path) -> None:

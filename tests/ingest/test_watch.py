@@ -18,6 +18,7 @@ from mango_transfer.ingest.watch import (
     SettleTracker,
     Signature,
     WatchedFolderGone,
+    WatchEvents,
     _Watch,
     ready_batches,
     scan,
@@ -209,16 +210,54 @@ async def test_include_existing_and_a_burst_is_one_batch(tmp_path: Path) -> None
 
 
 @pytest.mark.anyio
-async def test_folder_disappearing_is_a_clear_error(tmp_path: Path) -> None:
-    root = tmp_path / "watched"
-    write(root / "a" / "b.bin", b"x")
+async def test_vanished_folder_is_waited_for_and_watched_again(tmp_path: Path) -> None:
+    """A USB disk unplugged and plugged in again: nothing raised, what is new or changed when
+    it is back is yielded, what is unchanged is not, and the events say gone and back."""
+    root, away = tmp_path / "watched", tmp_path / "unplugged"
+    write(root / "same.bin", b"same")
+    write(root / "changed.bin", b"v1")
+    said: list[str] = []
+    events = WatchEvents(folder_gone=lambda: said.append("gone"),
+                         folder_back=lambda: said.append("back"))
 
-    async def remove() -> None:
+    async def unplug_and_replug() -> None:
+        await in_thread(os.rename, root, away)
+        await anyio.sleep(1.2)
+        write(away / "changed.bin", b"v2 longer")
+        write(away / "new" / "later.bin", b"new")
+        await in_thread(os.rename, away, root)
+
+    seen = await watch_while(root, unplug_and_replug, linger=SETTLE + 3.5, events=events)
+    assert seen.error is None
+    assert said == ["gone", "back"]
+    assert sorted(p for _, batch in seen.batches for p in batch) == ["changed.bin",
+                                                                     "new/later.bin"]
+
+    async def replace_folder() -> None:  # a new folder (a new inode): events come again
         await in_thread(shutil.rmtree, root)
+        await anyio.sleep(0.6)
+        write(root / "fresh.bin", b"x")
 
-    seen = await watch_while(root, remove, linger=1.5)
-    assert isinstance(seen.error, WatchedFolderGone)
-    assert seen.error.user_message().startswith(f"{root}: the watched folder disappeared;")
+    seen = await watch_while(root, replace_folder, linger=SETTLE + 2.5)
+    assert [batch for _, batch in seen.batches] == [["fresh.bin"]]
+
+
+@pytest.mark.anyio
+async def test_seen_and_forgotten_report_pending_files(tmp_path: Path) -> None:
+    seen_paths: list[str] = []
+    forgotten: list[str] = []
+    events = WatchEvents(seen=lambda path, signature: seen_paths.append(path),
+                         forgotten=forgotten.append)
+
+    async def create() -> None:
+        await in_thread(write, tmp_path / "kept.bin", b"x")
+        await in_thread(write, tmp_path / "brief.bin", b"x")
+        await anyio.sleep(0.2)
+        await in_thread((tmp_path / "brief.bin").unlink)
+
+    seen = await watch_while(tmp_path, create, linger=SETTLE + 0.8, events=events)
+    assert [batch for _, batch in seen.batches] == [["kept.bin"]]
+    assert sorted(seen_paths) == ["brief.bin", "kept.bin"] and forgotten == ["brief.bin"]
 
 
 @pytest.mark.anyio

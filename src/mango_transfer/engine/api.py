@@ -11,7 +11,9 @@ direction (``Upload`` or ``Download``) and hands both to the :class:`Runner`.
   local side is ``stat``-ed per file; the remote side is looked up per collection with one
   GenQuery for the named objects (``irods.lookup``), never by listing the whole destination.
 - ``select(relative) -> reason | None``: a file with a reason is not uploaded and is reported
-  with status ``filtered``; ``prune_dir(relative_dir) -> bool`` drops everything below a folder
+  with status ``filtered``; ``admit(FileInfo) -> reason | None`` is the same for a check that
+  blocks (ingest's ``--filter-func`` may read the file): a worker thread asks it, just before
+  the file's decision, and a MangoError it raises fails that file; ``prune_dir(relative_dir) -> bool`` drops everything below a folder
   (the walk still reads it; nothing below is reported); ``recursive=False``: top level only.
 - ``empty_dirs``: True (plain ``upload``) creates every folder's collection as the walk meets
   it, so empty folders are mirrored; False (ingest) creates a collection only before the first
@@ -22,8 +24,10 @@ direction (``Upload`` or ``Download``) and hands both to the :class:`Runner`.
   (``avus.metadata_operations`` against what is on the object; nothing to change =
   no call; a new object is known to carry none, so it costs no read). A file *skipped* as
   unchanged is reconciled too (one AVU read, and a call only when something differs): adding
-  ``--md-path`` on a re-run labels the files already uploaded. A metadata failure fails the
-  file (the data is there; a re-run retries the metadata). ``--dry-run`` applies nothing.
+  ``--md-path`` on a re-run labels the files already uploaded. The hook itself runs in a worker
+  thread (a user's ``--metadata-handler`` may read the file); a MangoError from it, or a
+  metadata failure, fails the file (the data is there; a re-run retries the metadata).
+  ``--dry-run`` applies nothing.
 - ``on_result(FileResult)``: called on the event loop for every outcome as it happens (live
   logging).
 - ``ranges`` (both directions): who moves a large file's byte ranges (default: this process's
@@ -147,6 +151,7 @@ async def upload(src: str | os.PathLike[str], dest: str, options: TransferOption
                  files: Iterable[str] | None = None,
                  dirs: Iterable[str] = (),
                  select: Callable[[str], str | None] | None = None,
+                 admit: Callable[[FileInfo], str | None] | None = None,
                  prune_dir: Callable[[str], bool] | None = None,
                  recursive: bool = True,
                  metadata: Callable[[FileInfo], Sequence[Avu]] | None = None,
@@ -163,7 +168,7 @@ async def upload(src: str | os.PathLike[str], dest: str, options: TransferOption
     dest = remote_path(dest, "the destination collection", home=environment.home,
                        cwd=environment.working_collection)
     listed = None if files is None else list(files)
-    hooks = RunHooks(select=select, metadata=metadata, on_result=on_result,
+    hooks = RunHooks(select=select, admit=admit, metadata=metadata, on_result=on_result,
                      lazy_dirs=not empty_dirs)
     return await _run(lambda ctx: Upload(ctx, Path(src), dest, files=listed, dirs=dirs,
                                          prune_dir=prune_dir, recursive=recursive),

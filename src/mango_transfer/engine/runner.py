@@ -92,6 +92,7 @@ class RunHooks:
     """The per-file hooks of one run (see ``engine.api``); the defaults change nothing."""
 
     select: Callable[[str], str | None] | None = None
+    admit: Callable[[FileInfo], str | None] | None = None  # blocking: asked in a worker thread
     metadata: Callable[[FileInfo], Sequence[Avu]] | None = None
     on_result: Callable[[FileResult], None] | None = None
     lazy_dirs: bool = False
@@ -107,6 +108,7 @@ class _Outcome:
     action: str
     checksum: str | None = None
     moved: Moved | None = None  # what the transfer did, when bytes moved
+    retryable: bool = False  # a failure a later attempt may cure
 
 
 class _StepFailed(Exception):
@@ -234,7 +236,8 @@ class Runner:
             bytes_moved=moved.bytes if moved is not None else 0,
             resumed_from=max(0, size - moved.bytes) if moved is not None and moved.resumed
             else None,
-            verified=moved is not None and moved.checksum is not None and self.options.verify)
+            verified=moved is not None and moved.checksum is not None and self.options.verify,
+            retryable=outcome.retryable)
         self.stats.add_result(result)
         log.debug("%s: %s (%s, %s); %d of %d bytes moved%s", result.path, result.status.value,
                   result.action, result.reason, result.bytes_moved, result.size,
@@ -260,7 +263,8 @@ class Runner:
         try:
             outcome = await self.settle(item)
         except _StepFailed as failed:
-            outcome = _Outcome(Status.FAILED, failed.error.user_message(), failed.action)
+            outcome = _Outcome(Status.FAILED, failed.error.user_message(), failed.action,
+                               retryable=failed.error.retryable)
         if outcome is not None:
             self.result(item, outcome, started)
 
@@ -269,6 +273,9 @@ class Runner:
         business. A step that fails for good raises :class:`_StepFailed`."""
         if self.hooks.compare:
             return await self.compared(item)
+        refused = await self.admit(item)
+        if refused is not None:
+            return _Outcome(Status.FILTERED, refused, "filter")
         decision, checksum = await self.decide(item)
         action, reason = decision.action.value, decision.reason.value
         if decision.action is Action.SKIP:
@@ -300,6 +307,19 @@ class Runner:
         if decision.action is Action.SKIP:
             return _Outcome(Status.IDENTICAL, reason, "compare", checksum)
         return _Outcome(Status.DIFFERS, reason, "compare", checksum)
+
+    async def admit(self, item: Item) -> str | None:
+        """The ``admit`` hook on a source file, in a worker thread: why it leaves the file
+        out, or None; a MangoError it raises fails the file."""
+        admit, src = self.hooks.admit, item.src
+        if admit is None or src is None:
+            return None
+        try:
+            return await self.ctx.call(admit, src)
+        except MangoError as exc:
+            if exc.fatal:
+                raise
+            raise _StepFailed(exc, "filter") from exc
 
     async def decide(self, item: Item) -> tuple[Decision, str | None]:
         """The decision, and the source's checksum when the decision compared checksums (a
@@ -333,7 +353,14 @@ class Runner:
         hook = self.hooks.metadata
         if hook is None or item.src is None or self.options.dry_run:
             return
-        desired = list(hook(item.src))
+        src = item.src
+        try:  # a user's handler may read the file: never on the event loop
+            desired = await self.ctx.call(lambda: list(hook(src)))
+        except MangoError as exc:
+            if exc.fatal:
+                raise
+            exc.detail = f"metadata not set: {exc.detail}"
+            raise _StepFailed(exc, "metadata") from exc
         if not desired:
             return
         known_empty = fresh

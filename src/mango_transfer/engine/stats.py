@@ -60,7 +60,10 @@ class FileResult:
     ``bytes_moved``: what its successful attempt sent or received (a resumed file moves only
     its missing ranges); ``resumed_from``: the bytes an earlier attempt had left in place, when
     the transfer resumed; ``verified``: ``--verify`` compared the streamed SHA-256 with the
-    server's and found them equal."""
+    server's and found them equal. ``retryable``: a failure whose cause a later attempt may
+    cure (the connection was lost or refused, the server was busy, the file changed while it
+    was sent), after this run's retries were spent; a watcher keeps such a file waiting
+    instead of giving up on it."""
 
     path: str
     status: Status
@@ -72,6 +75,7 @@ class FileResult:
     bytes_moved: int = 0
     resumed_from: int | None = None
     verified: bool = False
+    retryable: bool = False
 
     @property
     def from_source(self) -> bool:

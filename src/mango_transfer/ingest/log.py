@@ -1,4 +1,5 @@
-"""The JSON log of one ingest, and ``--restart LOG.json``, which retries exactly its failures.
+"""The JSON log of one ingest, and ``--restart LOG.json``, which retries exactly what it did not
+upload: the failed files and those still pending.
 
 **Where.** By default in the folder given with ``-p``, named as mango-ingest 0.9.2 names its
 result files: ``mango_ingest_results-<UTC start, ISO 8601 to the second, colons removed>.json``
@@ -13,12 +14,19 @@ only in watch mode, so a ``-nw`` run uploaded the previous run's log).
      "started": "2024-10-01T12:34:56+00:00", "finished": null | "...",
      "root": "/abs/local/folder", "destination": "/zone/home/...",
      "options": {...flags, never a password or token...},
-     "summary": {"uploaded": N, "skipped": N, "failed": N, "filtered": N},
+     "summary": {"uploaded": N, "skipped": N, "failed": N, "filtered": N, "pending": N},
+     "outages": [{"what": "server" | "folder", "since": "...", "until": "..." | null,
+                  "reason": "..."}, ...],
      "files": [{"path": "sub-01/a.edf", "size": 123, "status": "uploaded",
                 "error": null, "checksum": "<sha-256 hex>" | null, "seconds": 0.42}, ...]}
 
 One record per file (the latest outcome wins: in watch mode a file uploaded twice is listed
-once). ``finished`` stays null while a watch session runs, so a crash leaves a readable log.
+once). ``pending``: the watcher saw the file (new, or changed since its last upload) and it is
+not uploaded yet — still being written, waiting for its batch, or waiting for the server or the
+folder to come back (``error`` then says why); a watcher that is killed leaves these in its log,
+and ``--restart LOG`` uploads them with the failed ones. ``outages``: each time the server was
+unreachable or the watched folder missing, and when that ended. ``finished`` stays null while a
+watch session runs, so a crash leaves a readable log.
 
 **How.** Written atomically (temporary file in the same folder, ``fsync``, ``os.replace``): a
 reader, ``--restart`` or a crash never sees half a file. The log is rewritten after each batch.
@@ -77,6 +85,7 @@ class FileStatus(enum.Enum):
     SKIPPED = "skipped"
     FAILED = "failed"
     FILTERED = "filtered"
+    PENDING = "pending"
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +172,7 @@ class IngestLog:
         self.started = started or _now()
         self.finished: datetime | None = None
         self.records: dict[str, FileRecord] = {}
+        self.outages: list[dict[str, str | None]] = []
 
     @classmethod
     def create(cls, log_dir: str | os.PathLike[str], *, root: str | os.PathLike[str],
@@ -182,6 +192,21 @@ class IngestLog:
         """Add or replace one file's outcome."""
         self.records.pop(record.path, None)  # re-insert: the order follows the latest outcome
         self.records[record.path] = record
+
+    def forget(self, path: str) -> None:
+        """Drop a file's record (a pending file that vanished before it was uploaded)."""
+        self.records.pop(path, None)
+
+    def outage_began(self, what: str, reason: str) -> None:
+        """``what`` ("server" or "folder") became unavailable now, for ``reason``."""
+        self.outages.append({"what": what, "since": _stamp(_now()), "until": None,
+                             "reason": reason})
+
+    def outage_ended(self, what: str) -> None:
+        for outage in reversed(self.outages):
+            if outage["what"] == what and outage["until"] is None:
+                outage["until"] = _stamp(_now())
+                return
 
     def finish(self) -> None:
         """Stamp the end time; write afterwards."""
@@ -203,6 +228,7 @@ class IngestLog:
             "destination": self.destination,
             "options": self.options,
             "summary": self.summary(),
+            "outages": self.outages,
             "files": [record.to_json() for record in self.records.values()],
         }
 
@@ -249,6 +275,9 @@ def _checked(relative: str, log: Path) -> str:
     return relative
 
 
+_RETRY = (FileStatus.FAILED.value, FileStatus.PENDING.value)  # what --restart takes
+
+
 def _ours(data: dict[str, Any], log: Path) -> list[str]:
     files = data["files"]
     if not isinstance(files, list):
@@ -257,7 +286,7 @@ def _ours(data: dict[str, Any], log: Path) -> list[str]:
     for entry in files:
         if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
             raise IngestLogError('a "files" entry has no "path"', path=log)
-        if entry.get("status") == FileStatus.FAILED.value:
+        if entry.get("status") in _RETRY:
             failed.append(_checked(entry["path"], log))
     return failed
 
@@ -279,7 +308,8 @@ def _mango_ingest(data: dict[str, Any], log: Path, root: Path) -> list[str]:
 
 
 def read_failed(log_path: str | os.PathLike[str], root: str | os.PathLike[str]) -> list[str]:
-    """The files a ``--restart`` must retry: exactly those whose last status is failed.
+    """The files a ``--restart`` must retry: exactly those whose last status is failed or
+    pending (seen by a watcher that stopped before uploading them).
 
     Paths are relative to ``root`` (``-p``) with ``/``, in log order, without repeats. A missing,
     unreadable or foreign file raises :class:`IngestLogError` (one line, naming the file).

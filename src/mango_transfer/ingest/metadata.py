@@ -7,7 +7,9 @@ Existing ManGO searches (and ManGO Flow rules) look for what mango-ingest 0.9.2 
   UTC, whole seconds (truncated): ``2024-10-01T12:34:56+00:00``;
 - ``--md-path REGEX`` (repeatable) searches the path (``re.search``) and writes one AVU per named
   group: ``(?P<subject>...)`` → ``mg.subject``. When several regexes give the same group, the
-  later one wins; ``--md-mtime`` is applied last, as in mango-ingest.
+  later one wins; ``--md-mtime`` is applied last, as in mango-ingest;
+- a ``--metadata-handler``'s values (``ingest/plugins.py``) come first, so the two above win
+  for the same name, as in mango-ingest; a handler's list value gives one AVU per item.
 
 Where we deliberately differ: the regex is searched in the path relative to ``-p`` with ``/``
 separators (mango-ingest searched the absolute local path, with ``\\`` on Windows; unanchored
@@ -26,7 +28,7 @@ names with the ``mg.`` names on the object, so a changed mtime added a second
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -105,13 +107,18 @@ def path_values(relative: str, patterns: Sequence[re.Pattern[str]]) -> dict[str,
     return values
 
 
-def file_avus(relative: str, mtime: float, rules: MetadataRules) -> list[Avu]:
-    """The AVUs one file should carry, in mango-ingest's order (path groups, then mtime).
+def file_avus(relative: str, mtime: float, rules: MetadataRules,
+              handled: Mapping[str, Sequence[str]] | None = None) -> list[Avu]:
+    """The AVUs one file should carry, in mango-ingest's order (a handler's values, path
+    groups, then mtime; a later source replaces an earlier one's values for the same name).
 
     ``relative`` is the path below ``-p`` with ``/`` separators; ``mtime`` is seconds since the
-    epoch (``FileInfo.mtime`` will do). Pure: no I/O, so ``--dry-run`` can show it.
+    epoch (``FileInfo.mtime`` will do); ``handled`` what a ``--metadata-handler`` returned for
+    the file. Pure: no I/O, so ``--dry-run`` can show it.
     """
-    values = path_values(relative, rules.path_patterns)
+    values: dict[str, list[str]] = {name: list(texts) for name, texts in (handled or {}).items()}
+    values.update({name: [value] for name, value in
+                   path_values(relative, rules.path_patterns).items()})
     if rules.mtime:
-        values["original_modify_time"] = mtime_value(mtime)
-    return [Avu(PREFIX + name, value) for name, value in values.items()]
+        values["original_modify_time"] = [mtime_value(mtime)]
+    return [Avu(PREFIX + name, value) for name, texts in values.items() for value in texts]

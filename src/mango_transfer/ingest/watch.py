@@ -18,8 +18,15 @@ Why this shape:
   ``awatch``'s ``yield_on_timeout`` tick; disk access (``stat``, rescans) runs in worker threads.
   While the consumer uploads a batch the generator is suspended, and watchfiles keeps buffering
   events meanwhile; the settle clock keeps running, which is right: time passed.
-- **A vanished folder is an error, not a loop.** When ``root`` disappears (drive unmounted,
-  folder deleted) the generator raises :class:`WatchedFolderGone`, one line for the user.
+- **A vanished folder is waited out.** When ``root`` disappears (a USB disk unplugged, a share
+  unmounted) the generator says so (``WatchEvents.folder_gone``), looks for it again every few
+  seconds (backoff capped at :data:`FOLDER_RETRY_MAX`), and when it is back says so, rescans it
+  and starts watching it afresh: files that appeared or changed meanwhile are handed out as
+  usual, unchanged ones are not. What was pending stays pending. Only a folder missing at the
+  start raises :class:`WatchedFolderGone` (a mistyped ``-p``).
+- **What was seen.** ``WatchEvents.seen`` is told each file the moment it becomes pending (new,
+  or changed since it was handed out) and ``forgotten`` each pending file that vanished before
+  it settled, so the ingest log can list every file seen and not yet uploaded.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ from __future__ import annotations
 import math
 import os
 import stat
-from collections.abc import AsyncGenerator, Iterable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterable, Iterator
 from contextlib import aclosing
 from dataclasses import dataclass
 from pathlib import Path, PurePath
@@ -42,8 +49,10 @@ __all__ = [
     "DEFAULT_BATCH_INTERVAL",
     "DEFAULT_RESCAN_INTERVAL",
     "DEFAULT_SETTLE",
+    "FOLDER_RETRY_MAX",
     "SettleTracker",
     "Signature",
+    "WatchEvents",
     "WatchedFolderGone",
     "ready_batches",
     "scan",
@@ -52,6 +61,7 @@ __all__ = [
 DEFAULT_SETTLE = 3.0
 DEFAULT_RESCAN_INTERVAL = 30.0
 DEFAULT_BATCH_INTERVAL = 2.0
+FOLDER_RETRY_MAX = 5.0  # seconds between looks for a vanished folder, at most
 
 
 class WatchedFolderGone(LocalNotFound):
@@ -88,19 +98,23 @@ class SettleTracker:
         """A file that counts as already handled (present before watching started)."""
         self.known[path] = signature
 
-    def observe(self, path: str, signature: Signature, now: float) -> None:
-        """Record what a ``stat`` just saw; a new signature restarts the settle clock."""
+    def observe(self, path: str, signature: Signature, now: float) -> bool:
+        """Record what a ``stat`` just saw; a new signature restarts the settle clock. True
+        when the file has just become pending (new, or changed since it was handed out)."""
         current = self.pending.get(path)
         if current is not None:
             if current[0] != signature:
                 self.pending[path] = (signature, now)
-        elif self.known.get(path) != signature:
+            return False
+        if self.known.get(path) != signature:
             self.pending[path] = (signature, now)
+            return True
+        return False
 
-    def forget(self, path: str) -> None:
-        """The file is gone: drop it, pending or not."""
-        self.pending.pop(path, None)
+    def forget(self, path: str) -> bool:
+        """The file is gone: drop it, pending or not. True when it was pending."""
         self.known.pop(path, None)
+        return self.pending.pop(path, None) is not None
 
     def tracked(self) -> set[str]:
         return self.known.keys() | self.pending.keys()
@@ -155,6 +169,18 @@ def scan(root: str | os.PathLike[str], recursive: bool, filters: Filters) -> dic
     return dict(_scan_dir(top, top, recursive, filters, {(st.st_dev, st.st_ino)}))
 
 
+@dataclass(frozen=True)
+class WatchEvents:
+    """What the watcher tells its user besides the batches; every callback is optional and is
+    called on the event loop."""
+
+    started: Callable[[], None] | None = None  # the baseline is taken: watching from now
+    seen: Callable[[str, Signature], None] | None = None
+    forgotten: Callable[[str], None] | None = None
+    folder_gone: Callable[[], None] | None = None
+    folder_back: Callable[[], None] | None = None
+
+
 @dataclass
 class _Probe:
     """What one tick's ``stat`` calls found."""
@@ -167,8 +193,10 @@ class _Probe:
 class _Watch:
     """The state of one watch: the paths to look at on the next tick and the settle tracker."""
 
-    def __init__(self, root: Path, recursive: bool, filters: Filters, settle: float) -> None:
+    def __init__(self, root: Path, recursive: bool, filters: Filters, settle: float,
+                 events: WatchEvents | None = None) -> None:
         self.root = os.fspath(root)
+        self.events = events or WatchEvents()
         # Event paths may name the root as given or canonically (macOS reports /private/...).
         self.event_roots = tuple(dict.fromkeys((self.root, os.path.realpath(self.root))))
         self.recursive = recursive
@@ -184,7 +212,7 @@ class _Watch:
                 continue
             relative = _relative(event_root, path)
             if change is Change.deleted and relative:
-                self.tracker.forget(relative)
+                self._forget(relative)
                 self.dirty.discard(relative)
             elif relative and (self.recursive or "/" not in relative):
                 self.dirty.add(relative)
@@ -209,20 +237,28 @@ class _Watch:
                 files.update(_scan_dir(self.root, full, True, self.filters, set()))
         return _Probe(True, files, gone)
 
+    def _observe(self, relative: str, signature: Signature, now: float) -> None:
+        if self.tracker.observe(relative, signature, now) and self.events.seen is not None:
+            self.events.seen(relative, signature)
+
+    def _forget(self, relative: str) -> None:
+        if self.tracker.forget(relative) and self.events.forgotten is not None:
+            self.events.forgotten(relative)
+
     def apply(self, probe: _Probe, now: float) -> None:
         if not probe.root_ok:
             raise WatchedFolderGone("the watched folder disappeared", path=self.root)
         for relative, signature in probe.files.items():
             if self.filters.accepts(relative):
-                self.tracker.observe(relative, signature, now)
+                self._observe(relative, signature, now)
         for relative in probe.gone:
-            self.tracker.forget(relative)
+            self._forget(relative)
 
     def apply_rescan(self, found: dict[str, Signature], now: float) -> None:
         for relative in self.tracker.tracked() - found.keys():
-            self.tracker.forget(relative)
+            self._forget(relative)
         for relative, signature in found.items():
-            self.tracker.observe(relative, signature, now)
+            self._observe(relative, signature, now)
 
     def still_ready(self, batch: set[str]) -> set[str]:
         """Drop from a waiting batch what was deleted or changed again since it settled."""
@@ -243,9 +279,9 @@ class _Watch:
 
 
 async def _start(root: Path, recursive: bool, filters: Filters, settle: float,
-                 include_existing: bool) -> _Watch:
+                 include_existing: bool, events: WatchEvents | None) -> _Watch:
     """Check the folder and take the baseline (or, with ``include_existing``, queue it all)."""
-    watch = _Watch(root, recursive, filters, settle)
+    watch = _Watch(root, recursive, filters, settle, events)
     try:
         found = await anyio.to_thread.run_sync(scan, root, recursive, filters)
     except OSError:
@@ -256,10 +292,33 @@ async def _start(root: Path, recursive: bool, filters: Filters, settle: float,
     now = anyio.current_time()
     for relative, signature in found.items():
         if include_existing:
-            watch.tracker.observe(relative, signature, now)
+            watch._observe(relative, signature, now)
         else:
             watch.tracker.baseline(relative, signature)
     return watch
+
+
+async def _until_back(watch: _Watch) -> None:
+    """The folder vanished: say so, look for it with a capped backoff, say when it is back,
+    and rescan it (what changed meanwhile becomes pending)."""
+    if watch.events.folder_gone is not None:
+        watch.events.folder_gone()
+    wait = 0.25
+    while True:
+        await anyio.sleep(wait)
+        wait = min(wait * 2, FOLDER_RETRY_MAX)
+        try:
+            found = await anyio.to_thread.run_sync(scan, watch.root, watch.recursive,
+                                                   watch.filters)
+        except OSError:
+            continue
+        if not await anyio.to_thread.run_sync(os.path.isdir, watch.root):
+            continue
+        if watch.events.folder_back is not None:
+            watch.events.folder_back()
+        watch.dirty = set()
+        watch.apply_rescan(found, anyio.current_time())
+        return
 
 
 def _tick_seconds(settle: float, batch_interval: float) -> float:
@@ -277,34 +336,51 @@ async def ready_batches(
     batch_interval: float = DEFAULT_BATCH_INTERVAL,
     include_existing: bool = False,
     force_polling: bool | None = None,
+    poll_delay: float | None = None,
+    events: WatchEvents | None = None,
 ) -> AsyncGenerator[list[str], None]:
     """Yield sorted batches of settled files (relative to ``root``, ``/``-separated), forever.
 
     Only files accepted by ``filters`` are yielded; with ``recursive`` False only the top level
     is watched. ``rescan_interval`` ``<= 0`` or ``inf`` disables the rescan. ``force_polling``
-    is passed to watchfiles (None: its default, or ``WATCHFILES_FORCE_POLLING``). Raises
-    :class:`WatchedFolderGone` when ``root`` is or becomes missing. Close it with ``aclosing``.
+    is passed to watchfiles (None: its default, or ``WATCHFILES_FORCE_POLLING``), with
+    ``poll_delay`` seconds between polls. Raises :class:`WatchedFolderGone` when ``root`` is
+    missing at the start; a folder that vanishes later is waited for (see the module
+    docstring), reported through ``events``. Close it with ``aclosing``.
     """
     path = Path(await anyio.Path(root).absolute())
-    watch = await _start(path, recursive, filters or Filters(), settle, include_existing)
+    watch = await _start(path, recursive, filters or Filters(), settle, include_existing, events)
+    if watch.events.started is not None:
+        watch.events.started()
     tick = _tick_seconds(settle, batch_interval)
     rescan_every = rescan_interval if rescan_interval > 0 else math.inf
     next_rescan = anyio.current_time() + rescan_every
     last_yield = -math.inf
     batch: set[str] = set()
     milliseconds = max(int(tick * 1000), 1)
-    events = awatch(path, watch_filter=None, recursive=recursive, debounce=milliseconds,
-                    step=min(50, milliseconds), rust_timeout=milliseconds,
-                    yield_on_timeout=True, force_polling=force_polling)
-    async with aclosing(events):
-        async for changes in events:
-            watch.on_changes(changes)
-            now = anyio.current_time()
-            if now >= next_rescan:
-                await watch.rescan(now)
-                next_rescan = now + rescan_every
-            batch.update(await watch.tick(now))
-            batch = watch.still_ready(batch)
-            if batch and now - last_yield >= batch_interval:
-                yield sorted(batch)
-                batch, last_yield = set(), anyio.current_time()
+    poll_ms = 300 if poll_delay is None else max(int(poll_delay * 1000), 1)  # watchfiles' default
+    while True:
+        events_stream = awatch(path, watch_filter=None, recursive=recursive,
+                               debounce=milliseconds, step=min(50, milliseconds),
+                               rust_timeout=milliseconds, yield_on_timeout=True,
+                               force_polling=force_polling, poll_delay_ms=poll_ms)
+        gone = False
+        async with aclosing(events_stream):
+            async for changes in events_stream:
+                watch.on_changes(changes)
+                now = anyio.current_time()
+                try:
+                    if now >= next_rescan:
+                        await watch.rescan(now)
+                        next_rescan = now + rescan_every
+                    batch.update(await watch.tick(now))
+                except WatchedFolderGone:
+                    gone = True
+                    break
+                batch = watch.still_ready(batch)
+                if batch and now - last_yield >= batch_interval:
+                    yield sorted(batch)
+                    batch, last_yield = set(), anyio.current_time()
+        if not gone:
+            return
+        await _until_back(watch)
