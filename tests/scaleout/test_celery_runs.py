@@ -110,6 +110,28 @@ def test_mixed_tree_moves_byte_identically_and_reports_as_a_local_run(
     assert (summary["transferred"], summary["skipped"], summary["bytes"]) == (0, 62, 0)
 
 
+def test_filters_apply_as_in_a_local_run(
+        zone: Zone, workers: Workers, remote_dir: str, tmp_path: Path) -> None:
+    """--filter rules reach the coordinator's walk and the workers: the same files are
+    moved, filtered (with the same reasons) and pruned as in a local run."""
+    _tree(tmp_path / "src", small=24, large=1)
+    env = environ_for(zone, tmp_path / "state")
+    filters = ["--filter", "- recordings/", "--filter", "- /sub-03/**", "--filter", "+ *.json",
+               "--filter", "- *"]
+    reports = {}
+    for where, extra in (("local", []), ("celery", ["--celery", workers.url, "--batch-files",
+                                                    "5", "--lease", str(LEASE)])):
+        code, err = _run(env, "upload", str(tmp_path / "src"), f"{remote_dir}/{where}", *FLAGS,
+                         *filters, *extra, "--json-report", str(tmp_path / f"{where}.json"))
+        assert code == 0, err
+        reports[where] = _report(tmp_path / f"{where}.json")
+    assert reports["celery"] == reports["local"]
+    listed = {path for path, _, _ in reports["local"]["files"]}
+    assert listed and not any(path.startswith(("recordings", "sub-03")) for path in listed)
+    assert _collections(zone, f"{remote_dir}/celery") == _collections(
+        zone, f"{remote_dir}/local")
+
+
 @pytest.mark.embedded_only("slows every reply (delay fault) so the worker is killed mid-batch")
 def test_killing_a_worker_mid_run_still_completes(
         zone: Zone, workers: Workers, remote_dir: str, tmp_path: Path) -> None:

@@ -325,6 +325,8 @@ def summary(snap: StatsSnapshot, dry_run: bool) -> str:
             f"{snap.files_failed} failed")
     if snap.files_deleted:
         text += f", {snap.files_deleted} deleted"
+    if snap.files_filtered:
+        text += f", {snap.files_filtered} filtered"
     text += f"; {snap.files_resumed} resumed, {snap.files_verified} verified"
     return (f"{text}\n{format_size(snap.bytes)} moved in {_elapsed(snap.elapsed)}: "
             f"{format_rate(snap.rate)}, {_files_rate(snap.file_rate)} ({UNITS_NOTE})")

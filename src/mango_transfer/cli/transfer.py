@@ -32,6 +32,7 @@ from mango_transfer.cli.scaleout import celery_options, scaled
 from mango_transfer.engine import Stats, Status, TransferOptions
 from mango_transfer.engine.report import write_report
 from mango_transfer.errors import MangoError
+from mango_transfer.pathfilter import rule_lines
 
 __all__ = ["check", "download", "login", "output_options", "sync", "upload"]
 
@@ -45,6 +46,7 @@ def _execute(direction: str, src: str, dest: str, params: dict[str, Any]) -> Non
     quiet = bool(params.get("quiet"))
     report = params.get("json_report")
     try:
+        params["filters"] = rule_lines(**{name: params.pop(name, ()) for name in _FILTER_FLAGS})
         options = options_from_params(params)
     except MangoError as exc:
         fail(exc)
@@ -104,6 +106,43 @@ class _Duration(click.ParamType):
 _output_option = functools.partial(click.option, cls=SectionOption, section="Output")
 
 
+_FILTER_FLAGS = ("include", "exclude", "include_from", "exclude_from", "filter", "filter_from")
+FILTER_HELP = """\b
+Filters (rclone's rules): each pattern is matched against the path relative to
+the source or destination root, with / on every OS. * is any run of characters
+but /, ** any run including /, ? one character but /, [a-z] or [!a-z] one
+character of (not of) the set, {jpg,png} either alternative, \\c the character c.
+A pattern starting with / is anchored at the root; otherwise it matches the end
+of the path at a folder boundary (*.csv takes a/b/x.csv; file.jpg not afile.jpg).
+A pattern ending with / matches folders: --exclude 'tmp/' leaves out every tmp
+folder with all it holds (never walked). First match wins, in this order: every
+--include, --include-from, --exclude, --exclude-from, --filter, --filter-from;
+any include implies '- **' at the end. Excluded files are neither transferred
+nor deleted: --delete never deletes an excluded file."""
+
+
+def _filters(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--include/--exclude/--filter and their -from files (``pathfilter.rule_lines``)."""
+    flags = (
+        ("--filter-from", "FILE", "Read --filter rules ('+ PAT', '- PAT') from FILE, one a "
+                                  "line ('#' comments; '-' is standard input); repeatable."),
+        ("--filter", "RULE", "A rule '+ PAT' (take) or '- PAT' (leave out), in the order given; "
+                             "repeatable."),
+        ("--exclude-from", "FILE", "Read --exclude patterns from FILE, one a line; repeatable."),
+        ("--exclude", "PAT", "Leave out files (or, ending with /, folders) matching PAT; "
+                             "repeatable, e.g. --exclude '*.tmp' --exclude 'scratch/'."),
+        ("--include-from", "FILE", "Read --include patterns from FILE, one a line; repeatable."),
+        ("--include", "PAT", "Take only files matching PAT (and those of other includes); "
+                             "repeatable, e.g. --include '*.{nii,json}'."),
+    )
+    for flag, metavar, text in flags:
+        name = flag[2:].replace("-", "_")
+        func = click.option(flag, name, cls=SectionOption, section="Filters", multiple=True,
+                            metavar=metavar, help=text, envvar=f"MANGO_{name.upper()}",
+                            show_envvar=True)(func)
+    return func
+
+
 def output_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """``--json-report``, ``--stats``, ``-v`` and ``-q``: what a run shows and keeps."""
     func = _output_option("--json-report", type=click.Path(dir_okay=False), default=None,
@@ -121,10 +160,11 @@ def output_options(func: Callable[..., Any]) -> Callable[..., Any]:
                         help="No progress bar and no summary; failures are still shown.")(func)
 
 
-@click.command(cls=SectionCommand)
+@click.command(cls=SectionCommand, epilog=FILTER_HELP)
 @click.argument("src", type=click.Path(path_type=Path))
 @click.argument("dest_coll")
 @transfer_options("upload")
+@_filters
 @celery_options
 @output_options
 def upload(src: Path, dest_coll: str, **params: Any) -> None:
@@ -135,10 +175,11 @@ def upload(src: Path, dest_coll: str, **params: Any) -> None:
     _execute("upload", str(src), dest_coll, params)
 
 
-@click.command(cls=SectionCommand)
+@click.command(cls=SectionCommand, epilog=FILTER_HELP)
 @click.argument("src_coll")
 @click.argument("dest_dir", type=click.Path(file_okay=False, path_type=Path))
 @transfer_options("download")
+@_filters
 @celery_options
 @output_options
 def download(src_coll: str, dest_dir: Path, **params: Any) -> None:
@@ -149,10 +190,11 @@ def download(src_coll: str, dest_dir: Path, **params: Any) -> None:
     _execute("download", src_coll, str(dest_dir), params)
 
 
-@click.command(cls=SectionCommand)
+@click.command(cls=SectionCommand, epilog=FILTER_HELP)
 @click.argument("src")
 @click.argument("dest")
 @transfer_options("sync")
+@_filters
 @celery_options
 @output_options
 def sync(src: str, dest: str, **params: Any) -> None:

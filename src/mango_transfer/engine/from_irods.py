@@ -37,6 +37,7 @@ from mango_transfer.engine.listings import (
     one,
     remote_tree,
     stat_listed,
+    unpruned,
 )
 from mango_transfer.engine.merge import Item, catalog_key
 from mango_transfer.errors import RemoteNotFound, TransferFailed, UsageError
@@ -61,6 +62,8 @@ class Download:
         self.base = self.root
         self.files = None if files is None else sorted(dict.fromkeys(files), key=catalog_key)
         self.dirs = sorted(dict.fromkeys(dirs))
+        scope = ctx.options.path_filter()
+        self.prune = scope.prunes if scope is not None else None
 
     async def setup(self) -> None:
         if os.name != "nt" and windows_drive_or_unc(str(self.dest)):
@@ -89,7 +92,10 @@ class Download:
                 yield DirInfo(directory)
             entries = self._named_objects(self.files)
         else:
-            async with aclosing(remote_tree(self.ctx, self.root)) as tree:
+            tree = remote_tree(self.ctx, self.root)
+            if self.prune is not None:
+                tree = unpruned(tree, self.prune)
+            async with aclosing(tree):
                 async for node in tree:
                     if isinstance(node, DirInfo):  # every collection, empty ones too
                         yield node
@@ -148,7 +154,8 @@ class Download:
             yield ListedFile(file_info(name, st), True)
             return
         links = "store" if self.ctx.options.links else "follow"
-        async with aclosing(local_files(self.dest, self.ctx.listing, links)) as files:
+        async with aclosing(local_files(self.dest, self.ctx.listing, links,
+                                        self.prune)) as files:
             async for entry in files:
                 yield entry
 

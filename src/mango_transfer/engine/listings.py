@@ -12,7 +12,8 @@ back a thread, so it runs ahead of them as far as the queue lets it.
 - :func:`listed`: an explicit list of local files (an ingest batch, a scale-out batch), each
   ``stat``-ed, announced with its folder as a walk would.
 - :func:`top_level`: the files directly in a folder (ingest without ``-r``).
-- :func:`pruned`: a walk without the folders a filter refuses.
+- :func:`pruned`: a walk without the folders a filter refuses;
+  :func:`unpruned`: a listing (remote, flat) without the entries inside such folders.
 """
 
 from __future__ import annotations
@@ -36,8 +37,9 @@ from mango_transfer.localfs.partial import PARTIAL_SUFFIX, STATE_SUFFIX
 from mango_transfer.localfs.walk import file_info, walk
 
 __all__ = ["by_directory", "listed", "local_files", "one", "pruned", "remote_collections",
-           "remote_listing", "remote_tree", "stat_listed", "top_level"]
+           "remote_listing", "remote_tree", "stat_listed", "top_level", "unpruned"]
 
+Entry = TypeVar("Entry", DirInfo | ListedFile, ListedFile)
 _STAT_BATCH = 512  # listed files stat-ed per worker-thread hop
 T = TypeVar("T")
 
@@ -115,12 +117,14 @@ async def remote_tree(ctx: RunContext, collection: str,
 
 
 async def local_files(root: Path, limiter: anyio.CapacityLimiter,
-                      links: str = "follow") -> AsyncGenerator[ListedFile, None]:
+                      links: str = "follow", prune: Callable[[str], bool] | None = None,
+                      ) -> AsyncGenerator[ListedFile, None]:
     """The local destination as listing entries (our partial/state files are not files);
-    ``links="store"`` (``--links``): a symbolic link as the ``NAME.rclonelink`` it came from."""
+    ``links="store"`` (``--links``): a symbolic link as the ``NAME.rclonelink`` it came from;
+    ``prune``: folders never walked (a filter leaves them out)."""
     if not await anyio.to_thread.run_sync(root.is_dir, limiter=limiter):
         return
-    async for entry in walk(root, links=links, limiter=limiter):
+    async for entry in walk(root, links=links, limiter=limiter, prune=prune):
         if isinstance(entry, FileInfo) and not entry.path.endswith((PARTIAL_SUFFIX,
                                                                     STATE_SUFFIX)):
             yield ListedFile(entry, good=True)
@@ -218,6 +222,19 @@ async def pruned(entries: AsyncGenerator[WalkItem, None],
                     refused.add(entry.path)
                 continue
             yield entry
+
+
+async def unpruned(entries: AsyncGenerator[Entry, None],
+                   prune: Callable[[str], bool]) -> AsyncGenerator[Entry, None]:
+    """A flat listing (one GenQuery of a whole collection, or the tree of collections and
+    objects) without the entries inside a folder ``prune`` refuses, nor those folders: what a
+    walk that never entered them would have listed."""
+    async with aclosing(entries):
+        async for entry in entries:
+            folder = entry.path if isinstance(entry, DirInfo) else posixpath.dirname(
+                entry.info.path)
+            if not prune(folder):
+                yield entry
 
 
 async def one(entry: ListedFile) -> AsyncGenerator[ListedFile | WalkError, None]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from mango_transfer.engine.decide import SkipRules
 from mango_transfer.errors import UsageError
+from mango_transfer.pathfilter import PathFilter, compiled
 
 __all__ = [
     "ACL_LEVELS",
@@ -96,6 +97,8 @@ class TransferOptions:
     copy_links: bool = False  # symbolic links followed: what they point to is moved
     max_backlog: int = 10_000
     state_dir: str | None = None  # None: $XDG_STATE_HOME/mango-transfer (engine/resume.py)
+    # --include/--exclude/--filter as rclone-ordered "+ PAT"/"- PAT" lines (pathfilter.py)
+    filters: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         minimum = {"threads": 1, "chunk_connections": 1, "chunk_threshold": 1, "retries": 0,
@@ -122,6 +125,12 @@ class TransferOptions:
         if self.small_files not in SMALL_FILE_CHOICES:
             raise UsageError(f"--small-files must be one of {', '.join(SMALL_FILE_CHOICES)}, "
                              f"got {self.small_files!r}")
+        if not isinstance(self.filters, tuple):  # a list, read back from a task's JSON
+            object.__setattr__(self, "filters", tuple(self.filters))
+
+    def path_filter(self) -> PathFilter | None:
+        """The compiled ``filters`` (once per process), or None when there are none."""
+        return compiled(self.filters) if self.filters else None
 
     def skip_rules(self) -> SkipRules:
         """The subset ``decide()`` needs."""
@@ -219,4 +228,8 @@ OPTION_TABLE: tuple[OptionSpec, ...] = (
                "skipped and named.", short="-L", group="Links"),
     OptionSpec("delete", "Delete destination files missing from the source. Try with --dry-run "
                "first.", commands=frozenset({"sync"}), group="Sync"),
+    # No flag of its own: the CLI composes it from --include/--exclude/--filter and their
+    # -from files (cli/transfer.py, pathfilter.rule_lines).
+    OptionSpec("filters", "The filter rules, '+ PAT'/'- PAT' lines in rclone's order.",
+               commands=frozenset(), group="Filters"),
 )

@@ -53,6 +53,7 @@ from mango_transfer.engine.stats import FileResult, Progress, Status
 from mango_transfer.errors import MangoError
 from mango_transfer.fileinfo import DirInfo, FileInfo, ListedFile, WalkItem
 from mango_transfer.irods.metadata import apply_atomic_operations, read_avus
+from mango_transfer.pathfilter import PathFilter
 
 __all__ = ["Direction", "RunHooks", "Runner"]
 
@@ -143,7 +144,9 @@ class Runner:
     async def produce(self, send: MemoryObjectSendStream[Item],
                       folders: MemoryObjectSendStream[str]) -> None:
         select = self.hooks.select
-        waiting: str | None = None  # lazy_dirs: the folder announced, its collection not made
+        scope = self.options.path_filter()
+        lazy = self.hooks.lazy_dirs or scope is not None  # with a filter: only folders used
+        waiting: str | None = None  # lazy: the folder announced, its collection not made
         async with send, folders:
             source = self.direction.source()
             destination = self.direction.destination()
@@ -151,12 +154,14 @@ class Runner:
                 async with aclosing(merge(source, destination)) as merged:
                     async for entry in merged:
                         if isinstance(entry, DirInfo):
-                            if self.hooks.lazy_dirs:
+                            if lazy:
                                 waiting = entry.path
                             else:  # made by make_folders, in order, while the walk goes on
                                 self.folders_pending[entry.path] = anyio.Event()
                                 await folders.send(entry.path)
                             continue
+                        if scope is not None and not self.in_scope(entry, scope):
+                            continue  # filtered: neither moved nor ever a deletion candidate
                         if select is not None and (entry.src is not None or entry.error
                                                    or entry.skip):
                             reason = select(entry.path)
@@ -176,6 +181,20 @@ class Runner:
                             continue
                         await send.send(entry)
             self.stats.walk_finished()
+
+    def in_scope(self, entry: Item, scope: PathFilter) -> bool:
+        """The run's ``--include``/``--exclude`` rules on one pair. Out of scope, a source file
+        is reported as filtered (unless a pruned folder holds it: then, as for a folder the
+        walk never entered, nothing is said), and a destination file is dropped, so that
+        ``--delete`` can never delete it."""
+        if scope.prunes(entry.path.rpartition("/")[0]):
+            return False
+        reason = scope.file_reason(entry.path)
+        if reason is None:
+            return True
+        if entry.src is not None or entry.error is not None:
+            self.result(entry, _Outcome(Status.FILTERED, reason, "filter"))
+        return False
 
     async def make_folders(self, folders: MemoryObjectReceiveStream[str]) -> None:
         """Create the folders the walk announces, one after the other (a parent before its

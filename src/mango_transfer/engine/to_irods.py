@@ -25,6 +25,7 @@ from mango_transfer.engine.listings import (
     pruned,
     remote_listing,
     top_level,
+    unpruned,
 )
 from mango_transfer.engine.merge import Item, catalog_key
 from mango_transfer.errors import LocalNotFound, PermissionDenied, RemoteNotFound, UsageError
@@ -35,8 +36,19 @@ from mango_transfer.localfs.errors import translate_os_errors
 from mango_transfer.localfs.hashing import file_checksum
 from mango_transfer.localfs.paths import WINDOWS_PATH_HINT, looks_like_windows_path
 from mango_transfer.localfs.walk import walk
+from mango_transfer.pathfilter import PathFilter
 
 __all__ = ["Upload"]
+
+
+def _either(prune_dir: Callable[[str], bool] | None,
+            scope: PathFilter | None) -> Callable[[str], bool] | None:
+    """One folder test from the hook's and the run's filter: a folder either refuses is out."""
+    if scope is None:
+        return prune_dir
+    if prune_dir is None:
+        return scope.prunes
+    return lambda folder: prune_dir(folder) or scope.prunes(folder)
 
 
 class Upload:
@@ -50,7 +62,7 @@ class Upload:
         self.base = src
         self.files = None if files is None else sorted(dict.fromkeys(files), key=catalog_key)
         self.dirs = sorted(dict.fromkeys(dirs))
-        self.prune_dir = prune_dir
+        self.prune_dir = _either(prune_dir, ctx.options.path_filter())
         self.recursive = recursive
 
     async def setup(self) -> None:
@@ -75,11 +87,11 @@ class Upload:
             entries = listed(self.root, self.files, self.ctx.listing, self.dirs)
         elif not self.recursive and not self.single:
             entries = top_level(self.root, self.ctx.listing)
-        else:
+        else:  # pruned folders are never read
             # walk() is an async generator function, typed as an AsyncIterator
             entries = cast(AsyncGenerator[WalkItem, None],
                            walk(self.root, links=self.ctx.options.link_mode,
-                                limiter=self.ctx.listing))
+                                limiter=self.ctx.listing, prune=self.prune_dir))
         if self.prune_dir is not None:
             entries = pruned(entries, self.prune_dir)
         async with aclosing(entries):
@@ -99,7 +111,10 @@ class Upload:
             if found is not None:
                 yield ListedFile(dataclasses.replace(found.info, path=self.root.name), found.good)
             return
-        async with aclosing(remote_listing(self.ctx, self.collection)) as listing:
+        listing = remote_listing(self.ctx, self.collection)
+        if self.prune_dir is not None:
+            listing = unpruned(listing, self.prune_dir)
+        async with aclosing(listing):
             async for entry in listing:
                 yield entry
 

@@ -17,6 +17,8 @@ Why this shape:
   asks (``links``, see :func:`iter_tree`): skipped and named as rclone does by default (a
   link to a file, to a folder, or a broken one, said so), followed (``--copy-links``), or kept
   as ``NAME.rclonelink`` entries (``--links``).
+- **Pruned folders are never read.** ``prune(relative_dir)`` (a filter's folder rule) is asked
+  about each folder before it is queued; a folder it refuses is neither listed nor yielded.
 - **Off the event loop.** ``os.scandir``/``os.stat`` block, so :func:`walk` advances the
   synchronous :func:`iter_tree` in a worker thread, a batch at a time (one thread hop per item
   would dominate the cost of a million small files).
@@ -27,7 +29,7 @@ from __future__ import annotations
 import heapq
 import os
 import stat
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from itertools import islice
 from pathlib import Path
 
@@ -69,9 +71,11 @@ class _Walker:
     Paths are plain strings inside the loop: ``Path`` joins cost more than the ``stat`` itself.
     """
 
-    def __init__(self, root: Path, links: str) -> None:
+    def __init__(self, root: Path, links: str,
+                 prune: Callable[[str], bool] | None = None) -> None:
         self.root = root
         self.links = links
+        self.prune = prune
         # (relative, path, the (dev, inode) of the folder and of every folder above it)
         self.pending: list[tuple[str, str, frozenset[tuple[int, int]]]] = []
         self.above: frozenset[tuple[int, int]] = frozenset()  # of the folder being visited
@@ -109,7 +113,8 @@ class _Walker:
         if stat.S_ISREG(st.st_mode):
             yield file_info(relative, st)
         elif stat.S_ISDIR(st.st_mode):
-            yield from self.queue(relative, path, st)
+            if self.prune is None or not self.prune(relative):
+                yield from self.queue(relative, path, st)
         else:
             yield WalkError(relative, TransferFailed("not a regular file or folder; skipped",
                                                      path=path))
@@ -177,7 +182,8 @@ class _Walker:
 
 
 def iter_tree(root: str | os.PathLike[str], *, follow_symlinks: bool = True,
-              links: str | None = None) -> Iterator[WalkItem]:
+              links: str | None = None,
+              prune: Callable[[str], bool] | None = None) -> Iterator[WalkItem]:
     """Walk ``root`` synchronously (blocking), in catalog order; see the module docstring.
 
     A missing or unreadable root raises (nothing can be transferred); anything below it is
@@ -187,12 +193,13 @@ def iter_tree(root: str | os.PathLike[str], *, follow_symlinks: bool = True,
     ``follow`` what it points to, ``skip`` a :class:`Skipped` entry naming it (a broken link
     or a link to a folder, said so), ``store`` a ``NAME.rclonelink`` entry holding its target
     (rclone's ``--links``), ``ignore`` nothing. Without it, ``follow_symlinks`` chooses between
-    ``follow`` and ``ignore``.
+    ``follow`` and ``ignore``. ``prune`` (called in the walking thread) leaves out the
+    folders it returns True for.
     """
     mode = links or ("follow" if follow_symlinks else "ignore")
     if mode not in LINK_MODES:
         raise ValueError(f"links must be one of {', '.join(LINK_MODES)}, not {mode!r}")
-    return _Walker(Path(root), mode).run()
+    return _Walker(Path(root), mode, prune).run()
 
 
 def _next_batch(items: Iterator[WalkItem], size: int) -> list[WalkItem]:
@@ -206,12 +213,13 @@ async def walk(
     links: str | None = None,
     batch: int = DEFAULT_BATCH,
     limiter: anyio.CapacityLimiter | None = None,
+    prune: Callable[[str], bool] | None = None,
 ) -> AsyncIterator[WalkItem]:
     """Async generator over :func:`iter_tree`, reading ``batch`` entries per worker-thread hop.
 
     Pass the engine's ``limiter`` so the walk counts against the same thread budget as transfers.
     """
-    items = iter_tree(root, follow_symlinks=follow_symlinks, links=links)
+    items = iter_tree(root, follow_symlinks=follow_symlinks, links=links, prune=prune)
     while chunk := await anyio.to_thread.run_sync(_next_batch, items, batch, limiter=limiter):
         for item in chunk:
             yield item

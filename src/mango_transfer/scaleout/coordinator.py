@@ -148,6 +148,7 @@ class _Follower:
         self.last_change = time.monotonic()
         self.run_id, self.direction, self.src, self.dest = route
         self.options = BatchPayload.options_to_json(options)
+        self.scope = options.path_filter()
         self.alone_from = options.chunk_threshold
         self.pending: dict[str, Batch] = {}
         self.live_bytes = 0
@@ -169,7 +170,14 @@ class _Follower:
 
     async def _walk(self, walker: engine.Direction) -> None:
         batcher = Batcher(self.scale.batch_files, self.scale.batch_bytes, self.alone_from)
-        async for entry in walker.source():
+        scope = self.scope
+        async for entry in walker.source():  # (folders the filter prunes are never listed)
+            reason = None if scope is None or isinstance(entry, DirInfo) else \
+                scope.file_reason(entry.path)
+            if reason is not None:
+                self.stats.add_result(FileResult(entry.path, Status.FILTERED, reason, "filter",
+                                                 getattr(entry, "size", 0)))
+                continue
             if not isinstance(entry, DirInfo):  # the totals the bar shows, as discovered
                 self.stats.discovered(entry.size if isinstance(entry, FileInfo) else 0)
             if isinstance(entry, WalkError):
