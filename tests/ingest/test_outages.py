@@ -25,8 +25,10 @@ from mango_transfer.bench.ingest_soak import ingest_soak, rodsuser_files
 from mango_transfer.server import EmbeddedServer
 from tests.conftest import write_file
 
+pytestmark = pytest.mark.embedded_only("stops and restarts an embedded server of its own")
 
-class Zone:
+
+class RestartableZone:
     """An embedded server that a test may stop and start again on the same data and port,
     and a rodsuser on it whose client files the server never rewrites (a researcher's)."""
 
@@ -61,8 +63,9 @@ class Zone:
 
 
 @pytest.fixture
-def zone(tmp_path: Path) -> Iterator[Zone]:
-    own = Zone(tmp_path / "z")
+def zone(tmp_path: Path) -> Iterator[RestartableZone]:
+    """This test's own server (it stops it), shadowing the session's ``zone``."""
+    own = RestartableZone(tmp_path / "z")
     try:
         yield own
     finally:
@@ -72,7 +75,7 @@ def zone(tmp_path: Path) -> Iterator[Zone]:
 class Watcher:
     """``mango-transfer ingest`` in watch mode, its output in files read while it runs."""
 
-    def __init__(self, zone: Zone, tmp: Path, source: Path, *args: str) -> None:
+    def __init__(self, zone: RestartableZone, tmp: Path, source: Path, *args: str) -> None:
         self.logs, self.out, self.err = tmp / "logs", tmp / "ingest.out", tmp / "ingest.err"
         self.collection = f"{zone.home}/ingest"
         with open(self.out, "w") as out, open(self.err, "w") as err:
@@ -116,7 +119,7 @@ def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
         time.sleep(0.1)
 
 
-def remote_bytes(zone: Zone, path: str) -> bytes | None:
+def remote_bytes(zone: RestartableZone, path: str) -> bytes | None:
     try:
         with zone.session() as session, session.data_objects.open(path, "r") as handle:
             return bytes(handle.read())
@@ -124,7 +127,7 @@ def remote_bytes(zone: Zone, path: str) -> bytes | None:
         return None
 
 
-def replicas(zone: Zone, path: str) -> list[str]:
+def replicas(zone: RestartableZone, path: str) -> list[str]:
     coll, _, name = path.rpartition("/")
     with zone.session() as session:
         rows = session.query(DataObject.replica_status).filter(
@@ -147,7 +150,7 @@ def test_short_soak_nothing_lost_across_server_restarts(tmp_path: Path) -> None:
 
 
 def test_watcher_waits_for_the_server_and_uploads_what_waited(tmp_path: Path,
-                                                               zone: Zone) -> None:
+                                                               zone: RestartableZone) -> None:
     source = tmp_path / "acq"
     source.mkdir()
     watcher = Watcher(zone, tmp_path, source)
@@ -184,7 +187,7 @@ def test_watcher_waits_for_the_server_and_uploads_what_waited(tmp_path: Path,
 
 
 def test_killed_watcher_leaves_pending_files_that_restart_uploads(tmp_path: Path,
-                                                                  zone: Zone) -> None:
+                                                                  zone: RestartableZone) -> None:
     source = tmp_path / "acq"
     source.mkdir()
     zone.stop()  # the server is down from the start: the watcher starts anyway
@@ -208,7 +211,7 @@ def test_killed_watcher_leaves_pending_files_that_restart_uploads(tmp_path: Path
         assert remote_bytes(zone, f"{watcher.collection}/{name}") == data
 
 
-def test_max_outage_stops_the_watcher_with_one_line(tmp_path: Path, zone: Zone) -> None:
+def test_max_outage_stops_the_watcher_with_one_line(tmp_path: Path, zone: RestartableZone) -> None:
     source = tmp_path / "acq"
     write_file(source / "waiting.bin", b"x")
     zone.stop()
@@ -222,7 +225,7 @@ def test_max_outage_stops_the_watcher_with_one_line(tmp_path: Path, zone: Zone) 
 
 
 def test_vanished_folder_is_waited_for_and_picked_up_again(tmp_path: Path,
-                                                           zone: Zone) -> None:
+                                                           zone: RestartableZone) -> None:
     source, away = tmp_path / "usb", tmp_path / "unplugged"
     source.mkdir()
     watcher = Watcher(zone, tmp_path, source)
@@ -244,7 +247,7 @@ def test_vanished_folder_is_waited_for_and_picked_up_again(tmp_path: Path,
     assert [o["what"] for o in watcher.log()["outages"]] == ["folder"]
 
 
-def test_file_changed_during_its_upload_is_uploaded_again(tmp_path: Path, zone: Zone) -> None:
+def test_file_changed_during_its_upload_is_uploaded_again(tmp_path: Path, zone: RestartableZone) -> None:
     source = tmp_path / "acq"
     source.mkdir()
     watcher = Watcher(zone, tmp_path, source)
@@ -269,7 +272,7 @@ def test_file_changed_during_its_upload_is_uploaded_again(tmp_path: Path, zone: 
 
 
 @pytest.mark.parametrize("problem", ["password", "destination"])
-def test_only_errors_no_wait_can_cure_stop_the_watcher(tmp_path: Path, zone: Zone,
+def test_only_errors_no_wait_can_cure_stop_the_watcher(tmp_path: Path, zone: RestartableZone,
                                                        problem: str) -> None:
     source = tmp_path / "acq"
     write_file(source / "a.bin", b"x")

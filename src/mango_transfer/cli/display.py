@@ -75,8 +75,9 @@ def format_duration(seconds: float) -> str:
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 
 
-def parse_duration(text: str) -> float:
-    """``60``, ``30s``, ``5m``, ``1h30m``, ``500ms`` → seconds (rclone's ``--stats`` form)."""
+def parse_duration(text: str, *, flag: str = "--stats") -> float:
+    """``60``, ``30s``, ``5m``, ``1h30m``, ``500ms`` → seconds (rclone's ``--stats`` form);
+    a UsageError naming ``flag`` otherwise."""
     value = text.strip().lower()
     try:
         seconds = float(value)
@@ -93,7 +94,7 @@ def parse_duration(text: str) -> float:
         total += float(match.group(1)) * scale[match.group(2)]
         position = match.end()
     if position != len(value) or not value:
-        raise UsageError(f"invalid duration {text!r}",
-                         hint="use seconds or a number with a unit, e.g. 30s, 5m, 1h30m "
-                              "(0 turns the lines off)")
+        raise UsageError(f"{flag}: invalid duration {text!r}",
+                         hint="use seconds or a number with a unit, e.g. 30s, 5m, 1h30m"
+                              + (" (0 turns the lines off)" if flag == "--stats" else ""))
     return total

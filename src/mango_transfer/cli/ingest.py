@@ -25,14 +25,15 @@ from typing import Any
 import anyio
 import click
 
+from mango_transfer.cli.display import parse_duration
 from mango_transfer.cli.exits import EXIT_ERROR, EXIT_FAILED_FILES, EXIT_INTERRUPTED, fail
 from mango_transfer.cli.ingest_config import CONFIG_VARIABLE, dump, envvar, load_config
 from mango_transfer.engine.options import TransferOptions
 from mango_transfer.errors import LocalNotFound, MangoError, UsageError
+from mango_transfer.heap import return_large_blocks
 from mango_transfer.ingest.filters import Filters, compile_glob
 from mango_transfer.ingest.log import LOG_GLOBS, LOG_PREFIX, IngestLog, default_log_dir, read_failed
 from mango_transfer.ingest.metadata import MetadataRules, file_avus
-from mango_transfer.ingest.outage import parse_duration
 from mango_transfer.ingest.plugins import UserFunction
 from mango_transfer.ingest.session import IngestPlan, IngestSession, supervise
 from mango_transfer.ingest.watch import DEFAULT_RESCAN_INTERVAL, DEFAULT_SETTLE
@@ -103,7 +104,8 @@ def build_plan(params: dict[str, Any]) -> IngestPlan:
     for name, flag in (("settle", "--settle"), ("rescan_interval", "--rescan-interval"),
                        ("polling_interval", "--polling-interval")):
         _positive(params[name], flag)
-    max_outage = parse_duration(params["max_outage"]) if params["max_outage"] else None
+    max_outage = (parse_duration(params["max_outage"], flag="--max-outage")
+                  if params["max_outage"] else None)
     filters = Filters.build(glob=params["glob"], regex=params["regex"],
                             ignore_glob=(*params["ignore_glob"], *LOG_GLOBS),
                             ignore=params["ignore"])
@@ -148,6 +150,7 @@ def _show_plan(session: IngestSession) -> None:
 
 
 def _execute(params: dict[str, Any]) -> None:
+    return_large_blocks()  # a watcher runs for days: its memory must stay flat (heap.py)
     verbosity = max(params["verbose"], 1 if params["do_dry_run"] else 0)
     if verbosity >= 3:
         handler = logging.StreamHandler(sys.stderr)
@@ -287,7 +290,7 @@ def _option(*decls: str, **kwargs: Any) -> Any:
          help="Also rescan the whole folder this often, for drives that miss events; 0: never.")
 @_option("--max-outage", default=None, metavar="DURATION",
          help="Stop (exit 2) when the server or the watched folder stays away longer than "
-              "this, e.g. 30m or 2h; by default the watcher waits for them forever.")
+              "this, e.g. 30m or 1h30m; by default the watcher waits for them forever.")
 @_option("--log-dir", type=click.Path(file_okay=False), default=None, metavar="DIR",
          help="Where the JSON log goes (default: the -p folder, as mango-ingest).")
 @_option("-t", "--threads", type=int, default=TransferOptions.threads, show_default=True,

@@ -7,34 +7,20 @@ it in the one status line the user sees and the log keeps.
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from mango_transfer.errors import MangoError, UsageError
+from mango_transfer.errors import MangoError
 
-__all__ = ["RETRY_MAX", "Outage", "OutageTooLong", "backoff", "format_duration",
-           "parse_duration"]
+__all__ = ["RETRY_MAX", "Outage", "OutageTooLong", "backoff", "format_duration"]
 
 RETRY_MAX = 60.0  # seconds between probes of an unreachable server, at most
-_DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)?\s*", re.IGNORECASE)
-_UNIT = {None: 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
 
 
 def backoff(attempt: int, first: float = 1.0, cap: float = RETRY_MAX) -> float:
     """Seconds before probe number ``attempt`` (1-based): ``first`` × 2^(attempt−1), capped."""
     return min(first * 2.0 ** max(attempt - 1, 0), cap)
-
-
-def parse_duration(text: str) -> float:
-    """``90``, ``90s``, ``15m``, ``2h``, ``1d`` → seconds (a UsageError otherwise)."""
-    match = _DURATION.fullmatch(text)
-    if not match:
-        raise UsageError(f"invalid duration {text!r}",
-                         hint="give seconds or a number with s, m, h or d, e.g. 30m")
-    unit = match.group(2).lower() if match.group(2) else None
-    return float(match.group(1)) * _UNIT[unit]
 
 
 def format_duration(seconds: float) -> str:
@@ -68,7 +54,9 @@ class Outage:
         return time.monotonic() - self.started
 
     def subject(self, folder: str) -> str:
-        return "server unreachable" if self.what == "server" else f"watched folder {folder} missing"
+        if self.what == "server":
+            return "server unreachable"
+        return f"watched folder {folder} missing"
 
     def status(self, folder: str, waiting: int, retry_in: float | None) -> str:
         """``server unreachable since 14:02:05 (reason), 3 files waiting, retrying in 30 s``."""
@@ -79,7 +67,8 @@ class Outage:
         return text
 
     def ended(self, folder: str, waiting: int) -> str:
-        back = "server reachable again" if self.what == "server" else f"watched folder {folder} is back"
+        back = ("server reachable again" if self.what == "server"
+                else f"watched folder {folder} is back")
         files = "1 file" if waiting == 1 else f"{waiting} files"
         return f"{back} after {format_duration(self.seconds)}; {files} waiting"
 
