@@ -15,6 +15,8 @@ How one run is built, one module per job:
                   on each side and how to move, hash, touch or delete one file;
 - ``listings``    the local and remote listings, streamed in catalog order;
 - ``merge``       pairs the two listings file by file (pure; guards ``--delete``);
+- ``selection``   which pairs a run takes: its ``--include``/``--exclude`` rules, a select hook;
+- ``hooks``       a caller's per-file hooks, the blocking ones asked in worker threads;
 - ``runner``      the producer/worker loop: decide, move, record each file's outcome;
 - ``retry``       the one retry rule of every step;
 - ``decide``      whether one file needs moving (pure, rclone's rules);

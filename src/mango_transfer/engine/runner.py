@@ -35,25 +35,24 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from mango_transfer.avus import Avu, metadata_operations
 from mango_transfer.engine.context import RunContext
 from mango_transfer.engine.decide import Action, Decision, Reason, Side, decide
 from mango_transfer.engine.file_transfer import Moved
+from mango_transfer.engine.hooks import RunHooks, admitted, desired_avus, reconcile_avus
 from mango_transfer.engine.merge import Item, catalog_key, merge
 from mango_transfer.engine.retry import retrying
+from mango_transfer.engine.selection import selection
 from mango_transfer.engine.stats import FileResult, Progress, Status
 from mango_transfer.errors import MangoError
-from mango_transfer.fileinfo import DirInfo, FileInfo, ListedFile, WalkItem
-from mango_transfer.irods.metadata import apply_atomic_operations, read_avus
-from mango_transfer.pathfilter import PathFilter
+from mango_transfer.fileinfo import DirInfo, ListedFile, WalkItem
 
 __all__ = ["Direction", "RunHooks", "Runner"]
 
@@ -88,18 +87,6 @@ class Direction(Protocol):
     def remote(self, relative: str) -> str: ...
 
 
-@dataclass(frozen=True)
-class RunHooks:
-    """The per-file hooks of one run (see ``engine.api``); the defaults change nothing."""
-
-    select: Callable[[str], str | None] | None = None
-    admit: Callable[[FileInfo], str | None] | None = None  # blocking: asked in a worker thread
-    metadata: Callable[[FileInfo], Sequence[Avu]] | None = None
-    on_result: Callable[[FileResult], None] | None = None
-    lazy_dirs: bool = False
-    compare: bool = False  # ``diff``: decide and report each file, never move or delete one
-
-
 @dataclass(frozen=True, slots=True)
 class _Outcome:
     """How one file ended, before it is timed and counted (:meth:`Runner.result`)."""
@@ -121,13 +108,6 @@ class _StepFailed(Exception):
         self.error, self.action = error, action
 
 
-def _reconcile_avus(session: Any, path: str, desired: Sequence[Avu], fresh: bool) -> None:
-    """Worker thread: make the managed AVUs of ``path`` exactly ``desired``, in one atomic call
-    (none when nothing differs). ``fresh``: the object was just created, so it carries none."""
-    current = [] if fresh else read_avus(session, path)
-    apply_atomic_operations(session, path, metadata_operations(current, desired))
-
-
 class Runner:
     """One run of one :class:`Direction`: produce, work, handle each item, record outcomes."""
 
@@ -143,8 +123,8 @@ class Runner:
 
     async def produce(self, send: MemoryObjectSendStream[Item],
                       folders: MemoryObjectSendStream[str]) -> None:
-        select = self.hooks.select
         scope = self.options.path_filter()
+        choose = selection(scope, self.hooks.select)
         lazy = self.hooks.lazy_dirs or scope is not None  # with a filter: only folders used
         waiting: str | None = None  # lazy: the folder announced, its collection not made
         async with send, folders:
@@ -160,14 +140,11 @@ class Runner:
                                 self.folders_pending[entry.path] = anyio.Event()
                                 await folders.send(entry.path)
                             continue
-                        if scope is not None and not self.in_scope(entry, scope):
-                            continue  # filtered: neither moved nor ever a deletion candidate
-                        if select is not None and (entry.src is not None or entry.error
-                                                   or entry.skip):
-                            reason = select(entry.path)
-                            if reason is not None:
+                        reason = None if choose is None else choose(entry)
+                        if reason is not None:  # neither moved nor ever a deletion candidate
+                            if reason:
                                 self.result(entry, _Outcome(Status.FILTERED, reason, "filter"))
-                                continue
+                            continue
                         if (waiting is not None and entry.src is not None
                                 and entry.error is None and catalog_key(entry.path)[0] == waiting):
                             if entry.dst is None:  # the first new file: its collection now
@@ -181,20 +158,6 @@ class Runner:
                             continue
                         await send.send(entry)
             self.stats.walk_finished()
-
-    def in_scope(self, entry: Item, scope: PathFilter) -> bool:
-        """The run's ``--include``/``--exclude`` rules on one pair. Out of scope, a source file
-        is reported as filtered (unless a pruned folder holds it: then, as for a folder the
-        walk never entered, nothing is said), and a destination file is dropped, so that
-        ``--delete`` can never delete it."""
-        if scope.prunes(entry.path.rpartition("/")[0]):
-            return False
-        reason = scope.file_reason(entry.path)
-        if reason is None:
-            return True
-        if entry.src is not None or entry.error is not None:
-            self.result(entry, _Outcome(Status.FILTERED, reason, "filter"))
-        return False
 
     async def make_folders(self, folders: MemoryObjectReceiveStream[str]) -> None:
         """Create the folders the walk announces, one after the other (a parent before its
@@ -328,13 +291,11 @@ class Runner:
         return _Outcome(Status.DIFFERS, reason, "compare", checksum)
 
     async def admit(self, item: Item) -> str | None:
-        """The ``admit`` hook on a source file, in a worker thread: why it leaves the file
-        out, or None; a MangoError it raises fails the file."""
-        admit, src = self.hooks.admit, item.src
-        if admit is None or src is None:
+        """Why the ``admit`` hook leaves a source file out, or None; its error fails it."""
+        if item.src is None:
             return None
         try:
-            return await self.ctx.call(admit, src)
+            return await admitted(self.ctx, self.hooks, item.src)
         except MangoError as exc:
             if exc.fatal:
                 raise
@@ -369,12 +330,10 @@ class Runner:
     async def set_metadata(self, item: Item, fresh: bool) -> None:
         """Apply the metadata hook's AVUs (with retries); ``fresh``: the object was just
         created, so it carries none yet."""
-        hook = self.hooks.metadata
-        if hook is None or item.src is None or self.options.dry_run:
+        if self.hooks.metadata is None or item.src is None or self.options.dry_run:
             return
-        src = item.src
-        try:  # a user's handler may read the file: never on the event loop
-            desired = await self.ctx.call(lambda: list(hook(src)))
+        try:
+            desired = await desired_avus(self.ctx, self.hooks, item.src)
         except MangoError as exc:
             if exc.fatal:
                 raise
@@ -388,7 +347,7 @@ class Runner:
             nonlocal known_empty
             empty, known_empty = known_empty, False  # a retry reads what the first one left
             try:
-                await self.ctx.remote_call(_reconcile_avus, self.direction.remote(target.path),
+                await self.ctx.remote_call(reconcile_avus, self.direction.remote(target.path),
                                            desired, empty)
             except MangoError as exc:
                 exc.detail = f"metadata not set: {exc.detail}"
