@@ -164,3 +164,16 @@ def test_bad_rules_are_one_line(tmp_path: Path, flags: dict[str, list[str]],
         rule_lines(**flags)
     assert needle in caught.value.user_message()
     assert "\n" not in caught.value.user_message()
+
+
+def test_options_carry_the_rules_through_a_tasks_json() -> None:
+    """A scale-out task reads its options back from JSON: the rules arrive as a list, and
+    every check of the options still runs when they are built again."""
+    from mango_transfer.engine.options import TransferOptions
+
+    options = TransferOptions(filters=["- *.tmp"])  # type: ignore[arg-type]
+    assert options.filters == ("- *.tmp",)
+    scope = options.path_filter()
+    assert scope is not None and scope.reason("a/b.tmp") == "excluded by '- *.tmp'"
+    with pytest.raises(UsageError, match="--small-files"):
+        TransferOptions(small_files="bogus")

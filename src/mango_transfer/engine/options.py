@@ -113,12 +113,6 @@ class TransferOptions:
             raise UsageError("--links and --copy-links exclude each other",
                              hint="--links keeps each symbolic link as a link, --copy-links "
                                   "moves what it points to; choose one")
-
-    @property
-    def link_mode(self) -> str:
-        """What the local walk makes of a symbolic link (``localfs.walk``): ``store`` with
-        ``--links``, ``follow`` with ``--copy-links``, else ``skip`` (reported, as rclone)."""
-        return "store" if self.links else "follow" if self.copy_links else "skip"
         if self.single_buffer < 0 or self.single_buffer > MAX_SINGLE_BUFFER:
             raise UsageError(f"--single-buffer must be between 0 and 32M (the most an iRODS "
                              f"server takes in one request), got {self.single_buffer}")
@@ -127,6 +121,12 @@ class TransferOptions:
                              f"got {self.small_files!r}")
         if not isinstance(self.filters, tuple):  # a list, read back from a task's JSON
             object.__setattr__(self, "filters", tuple(self.filters))
+
+    @property
+    def link_mode(self) -> str:
+        """What the local walk makes of a symbolic link (``localfs.walk``): ``store`` with
+        ``--links``, ``follow`` with ``--copy-links``, else ``skip`` (reported, as rclone)."""
+        return "store" if self.links else "follow" if self.copy_links else "skip"
 
     def path_filter(self) -> PathFilter | None:
         """The compiled ``filters`` (once per process), or None when there are none."""
