@@ -318,13 +318,18 @@ def _elapsed(seconds: float) -> str:
 def summary(snap: StatsSnapshot, dry_run: bool) -> str:
     """The last line of a run: what happened to how many files, and how fast."""
     if dry_run:
-        return (f"dry run: {format_count(snap.files_planned)} to transfer or delete "
-                f"({format_size(snap.bytes_planned)}), {format_count(snap.files_skipped)} "
-                f"unchanged; {UNITS_NOTE}")
+        moving = snap.files_planned - snap.planned_deletions
+        deleting = (f"{format_count(snap.planned_deletions)} to delete, "
+                    if snap.planned_deletions else "")
+        return (f"dry run: {format_count(moving)} to transfer "
+                f"({format_size(snap.bytes_planned)}), {deleting}"
+                f"{format_count(snap.files_skipped)} unchanged; {UNITS_NOTE}")
     text = (f"{snap.files_new} new, {snap.files_changed} changed, {snap.files_skipped} skipped, "
             f"{snap.files_failed} failed")
     if snap.files_deleted:
         text += f", {snap.files_deleted} deleted"
+    if snap.not_deleted:
+        text += f", {snap.not_deleted} not deleted"
     if snap.files_filtered:
         text += f", {snap.files_filtered} filtered"
     text += f"; {snap.files_resumed} resumed, {snap.files_verified} verified"

@@ -74,16 +74,16 @@ def _execute(direction: str, src: str, dest: str, params: dict[str, Any]) -> Non
             write_report(stats, report, header)
         except MangoError as exc:
             fail(exc)
+    if options.dry_run and not quiet and not view.verbose and not interrupted:
+        for result in stats.results:  # before a refusal too: what --delete would delete
+            if result.status is Status.PLANNED:
+                echo(verbose_line(result))
     if error is not None:
         fail(error)
     if interrupted:
         click.echo("mango-transfer: interrupted; run the same command again to resume",
                    err=True)
         sys.exit(EXIT_INTERRUPTED)
-    if options.dry_run and not quiet and not view.verbose:
-        for result in stats.results:
-            if result.status is Status.PLANNED:
-                echo(verbose_line(result))
     for failure in stats.failures:
         echo(f"failed: {failure.path}: {failure.reason}", err=True)
     if not quiet:
@@ -200,7 +200,9 @@ def download(src_coll: str, dest_dir: Path, **params: Any) -> None:
 def sync(src: str, dest: str, **params: Any) -> None:
     """Make DEST match SRC; exactly one side is iRODS (irods:/ZONE/... or /ZONE/...).
 
-    Files only on DEST are deleted only with --delete; try --dry-run first.
+    Files only on DEST are deleted only with --delete, after every transfer succeeded, and
+    into the iRODS trash; a run that would delete more than half of DEST (or anything, from
+    an empty SRC) is refused unless --max-delete allows it. Try --dry-run first.
     """
     _execute("sync", src, dest, params)
 

@@ -44,6 +44,7 @@ from mango_transfer.errors import RemoteNotFound, TransferFailed, UsageError
 from mango_transfer.fileinfo import DirInfo, FileInfo, ListedFile, WalkError, WalkItem
 from mango_transfer.irods.lookup import stat_names
 from mango_transfer.irods.paths import irods_join
+from mango_transfer.localfs.backup import check_backup_dir, keep_old, move_to_backup
 from mango_transfer.localfs.errors import translate_os_errors
 from mango_transfer.localfs.hashing import file_checksum
 from mango_transfer.localfs.paths import WINDOWS_PATH_HINT, local_target, windows_drive_or_unc
@@ -64,11 +65,15 @@ class Download:
         self.dirs = sorted(dict.fromkeys(dirs))
         scope = ctx.options.path_filter()
         self.prune = scope.prunes if scope is not None else None
+        backup = ctx.options.backup_dir  # --backup-dir: what is overwritten or deleted
+        self.backup = None if backup is None else Path(os.path.abspath(backup))
 
     async def setup(self) -> None:
         if os.name != "nt" and windows_drive_or_unc(str(self.dest)):
             raise UsageError("the destination folder is not a path on this machine",
                              path=self.dest, hint=WINDOWS_PATH_HINT)
+        if self.backup is not None:
+            check_backup_dir(self.backup, self.dest)
         kind = await self.ctx.remote_call(self.ctx.remote.collection_or_object, self.root)
         if kind == "object":
             if self.files is not None:
@@ -181,11 +186,34 @@ class Download:
         return self.local(item.path[:-len(LINK_SUFFIX)])
 
     async def transfer(self, item: Item) -> Moved:
+        """Download one object (``--links``: make its link); with ``--backup-dir`` the file
+        it replaces is kept there (``localfs/backup.py``), and only when it was replaced."""
         assert item.src is not None
-        if (link := self._link(item)) is not None:
-            return await self.ctx.remote_call(make_link, self.ctx.remote,
-                                              self.remote(item.path), link, item.src)
-        return await download_file(self.ctx, self.remote(item.path), self.local(item.path), item.src)
+        link = self._link(item)
+        target = self.local(item.path) if link is None else link
+        kept = None
+        if self.backup is not None and item.dst is not None:
+            with translate_os_errors(target):
+                kept = await self.ctx.call(keep_old, target, self._backup_of(target))
+        try:
+            if link is not None:
+                moved = await self.ctx.remote_call(make_link, self.ctx.remote,
+                                                   self.remote(item.path), link, item.src)
+            else:
+                moved = await download_file(self.ctx, self.remote(item.path), target, item.src)
+        except BaseException:
+            if kept is not None:
+                await self.ctx.call(kept.discard)
+            raise
+        if kept is not None:
+            with translate_os_errors(kept.backup):
+                await self.ctx.call(kept.commit)
+        return moved
+
+    def _backup_of(self, target: Path) -> Path:
+        """Where ``--backup-dir`` keeps the local file ``target``: same relative path."""
+        assert self.backup is not None
+        return self.backup / target.relative_to(self.dest)
 
     async def checksum(self, item: Item, side: Side) -> str | None:
         if side is Side.DST and item.dst is not None and item.dst.link_target is not None:
@@ -208,10 +236,21 @@ class Download:
         with translate_os_errors(target):
             await self.ctx.call(os.utime, target, (mtime, mtime))
 
-    async def delete(self, item: Item) -> None:
-        target = self.local(item.path)
+    async def delete(self, item: Item) -> str:
+        """Remove one local file (a link stored as ``NAME.rclonelink``: the link), or with
+        ``--backup-dir`` move it there; says which."""
+        relative = item.path
+        if item.dst is not None and item.dst.link_target is not None \
+                and relative.endswith(LINK_SUFFIX):
+            relative = relative[:-len(LINK_SUFFIX)]
+        target = self.local(relative)
         with translate_os_errors(target):
-            await self.ctx.call(target.unlink)
+            if self.backup is None:
+                await self.ctx.call(target.unlink)
+                return "only on the destination; deleted"
+            backup = self._backup_of(target)
+            await self.ctx.call(move_to_backup, target, backup)
+        return f"only on the destination; moved to {backup}"
 
     async def finish(self) -> None:
         return None

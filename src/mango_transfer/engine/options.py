@@ -27,6 +27,7 @@ __all__ = [
     "OptionSpec",
     "TransferOptions",
     "parse_acl",
+    "parse_count",
     "parse_size",
 ]
 
@@ -57,6 +58,15 @@ def parse_acl(text: str) -> AclGrant:
         raise UsageError(f"invalid --acl value {text!r}",
                          hint=f"use USER:LEVEL with LEVEL one of {', '.join(ACL_LEVELS)}")
     return AclGrant(user, level)
+
+
+def parse_count(text: str) -> int:
+    """``--max-delete N``: a whole number of files, -1 for no limit."""
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise UsageError(f"invalid count {text!r}",
+                         hint="use a whole number of files, or -1 for no limit") from None
 
 
 _SIZE = re.compile(r"\s*(\d+)\s*([KMGT]?)i?B?\s*", re.IGNORECASE)
@@ -93,6 +103,9 @@ class TransferOptions:
     retry_backoff: float = 1.0
     acl: tuple[AclGrant, ...] = ()
     delete: bool = False
+    no_trash: bool = False  # --delete removes remote objects for good instead of to the trash
+    max_delete: int | None = None  # None: the guard's default (engine/deletions.py)
+    backup_dir: str | None = None  # local files a run overwrites or deletes are moved here
     links: bool = False  # symbolic links kept as NAME.rclonelink objects (and made back)
     copy_links: bool = False  # symbolic links followed: what they point to is moved
     max_backlog: int = 10_000
@@ -119,6 +132,9 @@ class TransferOptions:
         if self.small_files not in SMALL_FILE_CHOICES:
             raise UsageError(f"--small-files must be one of {', '.join(SMALL_FILE_CHOICES)}, "
                              f"got {self.small_files!r}")
+        if self.max_delete is not None and self.max_delete < -1:
+            raise UsageError(f"--max-delete must be a count of files, or -1 for no limit, "
+                             f"got {self.max_delete}")
         if not isinstance(self.filters, tuple):  # a list, read back from a task's JSON
             object.__setattr__(self, "filters", tuple(self.filters))
 
@@ -226,8 +242,21 @@ OPTION_TABLE: tuple[OptionSpec, ...] = (
     OptionSpec("copy_links", "Follow symbolic links: move what they point to, files and "
                "folders (a broken link fails, named). Without --links or --copy-links a link is "
                "skipped and named.", short="-L", group="Links"),
-    OptionSpec("delete", "Delete destination files missing from the source. Try with --dry-run "
-               "first.", commands=frozenset({"sync"}), group="Sync"),
+    OptionSpec("delete", "Delete destination files missing from the source, after every "
+               "transfer of the run succeeded (none when one failed). Remote objects go to the "
+               "iRODS trash; keep local ones with --backup-dir. Try with --dry-run first.",
+               commands=frozenset({"sync"}), group="Sync"),
+    OptionSpec("no_trash", "With --delete, remove remote objects for good (irm -f) instead of "
+               "moving them to /ZONE/trash/home/USER/.", commands=frozenset({"sync"}),
+               group="Sync"),
+    OptionSpec("max_delete", "With --delete, refuse (exit 2, nothing deleted) a run that would "
+               "delete more than N files. Default: refuse more than half of the destination's "
+               "files, or any file when the source is empty; -1: no limit.", metavar="N",
+               parse=parse_count, commands=frozenset({"sync"}), group="Sync"),
+    OptionSpec("backup_dir", "Move each local file that a download or sync would overwrite or "
+               "delete into DIR, under its relative path (rclone's --backup-dir), instead of "
+               "losing it. DIR must be outside the destination folder.", metavar="DIR",
+               parse=str, commands=frozenset({"download", "sync"}), group="Safety"),
     # No flag of its own: the CLI composes it from --include/--exclude/--filter and their
     # -from files (cli/transfer.py, pathfilter.rule_lines).
     OptionSpec("filters", "The filter rules, '+ PAT'/'- PAT' lines in rclone's order.",

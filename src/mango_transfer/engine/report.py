@@ -3,19 +3,21 @@
 Its shape is fixed by ``schemas/report.schema.json`` (JSON Schema, draft 2020-12; the tests
 validate every report they write against it) and described in the README::
 
-    {"report_version": 2,
+    {"report_version": 3,
      "header": {"tool", "version", "command", "argv", "source", "destination", "options",
                 "zone", "started", "ended", "seconds", "exit_code", "error", "units"},
      "summary": {"files_found", "bytes_found", "transferred", "new", "changed", "skipped",
-                 "failed", "deleted", "planned", "filtered", "resumed", "verified", "identical",
-                 "differs", "missing_on_destination", "missing_on_source", "bytes", "retries",
-                 "seconds"},
+                 "failed", "deleted", "planned", "planned_deletions", "not_deleted", "filtered",
+                 "resumed", "verified", "identical", "differs", "missing_on_destination",
+                 "missing_on_source", "bytes", "retries", "seconds"},
      "files": [{"path", "size", "action", "status", "reason", "bytes_moved", "seconds",
                 "checksum", "resumed_from", "verified"}]}
 
 Every size and byte count is an exact number of bytes; times are ISO 8601 with the local
-offset. Dry-run plans appear with status ``"planned"`` and deletions with ``"deleted"``; both
-are counted in neither ``transferred`` nor ``skipped``. ``diff`` writes the same shape with
+offset. Dry-run plans appear with status ``"planned"`` (``planned_deletions`` counts those
+that are deletions) and deletions with ``"deleted"``; a ``--delete`` candidate left in place
+(a file of the run failed, or the guard refused) is ``"skipped"`` with action ``"delete"`` and
+counted in ``not_deleted``, not in ``skipped``. None is counted in ``transferred``. ``diff`` writes the same shape with
 its own statuses (``identical``, ``differs``, ``missing_on_destination``,
 ``missing_on_source``, ``failed``).
 """
@@ -38,7 +40,7 @@ from mango_transfer.localfs.errors import translate_os_errors
 __all__ = ["REPORT_VERSION", "RunHeader", "file_entry", "options_dict", "report_dict",
            "write_report"]
 
-REPORT_VERSION = 2
+REPORT_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,8 @@ def report_dict(stats: Stats, header: RunHeader | None = None) -> dict[str, Any]
             "failed": snap.files_failed,
             "deleted": snap.files_deleted,
             "planned": snap.files_planned,
+            "planned_deletions": snap.planned_deletions,
+            "not_deleted": snap.not_deleted,
             "filtered": snap.files_filtered,
             "resumed": snap.files_resumed,
             "verified": snap.files_verified,

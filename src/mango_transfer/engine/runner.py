@@ -22,10 +22,9 @@ Shape of a run (one anyio task group)::
   (``threads + chunk_connections + 2``: workers, one large file's extra connections, and the
   remote listings, objects and collections, each holding its session while it pages). The
   listings' pages and the local walk run on threads of their own (``RunContext.listing``).
-- **Retries** follow one rule (``retry.py``) for every step: a file's transfer, its mtime,
-  metadata or deletion, a folder's creation, the run's setup and finish. A failure that
-  remains fails that file (or the files below that folder); a fatal one (authentication,
-  configuration) stops the run, since every file would fail the same way.
+- **Retries** follow one rule (``retry.py``) for every step; a failure that remains fails
+  that file (or the files below that folder), a fatal one (authentication, configuration)
+  stops the run. ``--delete``'s deletions wait for the run's end (``deletions.py``).
 
 The runner knows a direction only as a :class:`Direction` (``to_irods.py``, ``from_irods.py``).
 """
@@ -45,6 +44,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from mango_transfer.engine.context import RunContext
 from mango_transfer.engine.decide import Action, Decision, Reason, Side, decide
+from mango_transfer.engine.deletions import Deletions
 from mango_transfer.engine.file_transfer import Moved
 from mango_transfer.engine.hooks import RunHooks, admitted, desired_avus, reconcile_avus
 from mango_transfer.engine.merge import Item, catalog_key, merge
@@ -80,7 +80,7 @@ class Direction(Protocol):
 
     async def fix_mtime(self, item: Item) -> None: ...
 
-    async def delete(self, item: Item) -> None: ...
+    async def delete(self, item: Item) -> str | None: ...
 
     async def finish(self) -> None: ...
 
@@ -120,6 +120,7 @@ class Runner:
         self.hooks = hooks or RunHooks()
         self.failed_dirs: dict[str, str] = {}
         self.folders_pending: dict[str, anyio.Event] = {}  # announced, not made yet
+        self.deletions = Deletions(ctx.options, ctx.stats)  # --delete: held to the end
 
     async def produce(self, send: MemoryObjectSendStream[Item],
                       folders: MemoryObjectSendStream[str]) -> None:
@@ -145,6 +146,7 @@ class Runner:
                             if reason:
                                 self.result(entry, _Outcome(Status.FILTERED, reason, "filter"))
                             continue
+                        self.deletions.listed(entry)
                         if (waiting is not None and entry.src is not None
                                 and entry.error is None and catalog_key(entry.path)[0] == waiting):
                             if entry.dst is None:  # the first new file: its collection now
@@ -267,11 +269,11 @@ class Runner:
                 await self.attempt(self.direction.fix_mtime, item, action)
             await self.set_metadata(item, fresh=False)
             return _Outcome(Status.SKIPPED, reason, action, checksum)
+        if decision.action is Action.DELETE:  # after every transfer (deletions.py)
+            self.deletions.add(item)
+            return None
         if self.options.dry_run:
             return _Outcome(Status.PLANNED, reason, action)
-        if decision.action is Action.DELETE:
-            await self.attempt(self.direction.delete, item, action)
-            return _Outcome(Status.DELETED, reason, action)
         moved = await self.attempt(self.direction.transfer, item, action)
         await self.set_metadata(item, fresh=item.dst is None)
         return _Outcome(Status.TRANSFERRED, reason, action, moved.checksum or checksum, moved)
@@ -393,4 +395,6 @@ class Runner:
                 send.close()
                 receive.close()
             outer.cancel_scope.cancel()
+        await self.deletions.settle(self.direction.delete, self.count_retry, lambda item, status,
+                                    why: self.result(item, _Outcome(status, why, "delete")))
         await retrying(self.direction.finish, self.options)

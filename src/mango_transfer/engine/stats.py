@@ -110,6 +110,8 @@ class StatsSnapshot:
     files_differ: int = 0
     missing_on_destination: int = 0
     missing_on_source: int = 0
+    planned_deletions: int = 0  # --dry-run: of files_planned, the deletions
+    not_deleted: int = 0  # --delete candidates left in place: a file failed, or the guard
 
     @property
     def transferred(self) -> int:
@@ -186,13 +188,17 @@ class Stats:
         """Record one file's outcome and count it."""
         name = _COUNT_NAMES.get(result.status) or ("new" if result.action == "new"
                                                    else "changed")
+        if result.action == "delete" and result.status is Status.SKIPPED:
+            name = "not_deleted"  # a --delete candidate held back (engine/deletions.py)
         with self._lock:
             counts = self._counts
             counts[name] = counts.get(name, 0) + 1
+            if result.action == "delete" and result.status is Status.PLANNED:
+                counts["planned_deletions"] = counts.get("planned_deletions", 0) + 1
             if result.status is Status.FAILED:
                 counts["errors"] = counts.get("errors", 0) + 1
                 self.failures.append(result)
-            if result.status is Status.PLANNED:
+            if result.status is Status.PLANNED and result.action != "delete":
                 counts["bytes_planned"] = counts.get("bytes_planned", 0) + result.size
             if result.from_source:
                 counts["done"] = counts.get("done", 0) + 1
@@ -234,7 +240,8 @@ class Stats:
             files_resumed=get("resumed", 0), files_verified=get("verified", 0),
             files_identical=get("identical", 0), files_differ=get("differs", 0),
             missing_on_destination=get("missing_on_destination", 0),
-            missing_on_source=get("missing_on_source", 0))
+            missing_on_source=get("missing_on_source", 0),
+            planned_deletions=get("planned_deletions", 0), not_deleted=get("not_deleted", 0))
 
 
 Progress = Callable[[StatsSnapshot], None]  # called with a snapshot while a run goes

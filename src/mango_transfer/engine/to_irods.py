@@ -66,6 +66,9 @@ class Upload:
         self.recursive = recursive
 
     async def setup(self) -> None:
+        if self.ctx.options.backup_dir is not None:
+            raise UsageError("--backup-dir keeps local files; a remote destination's deletions "
+                             "go to the iRODS trash instead", hint="leave out --backup-dir")
         if not await self.ctx.call(os.path.exists, self.root):
             hint = (WINDOWS_PATH_HINT if os.name != "nt"
                     and looks_like_windows_path(str(self.root)) else None)
@@ -148,8 +151,12 @@ class Upload:
         await self.ctx.remote_call(self.ctx.remote.set_mtime, self.remote(item.path),
                                    item.src.mtime)
 
-    async def delete(self, item: Item) -> None:
-        await self.ctx.remote_call(self.ctx.remote.unlink, self.remote(item.path))
+    async def delete(self, item: Item) -> str:
+        """Remove one object, into the iRODS trash unless ``--no-trash``; says which."""
+        trash = not self.ctx.options.no_trash
+        await self.ctx.remote_call(self.ctx.remote.unlink, self.remote(item.path), trash)
+        return ("only on the destination; moved to the trash" if trash
+                else "only on the destination; removed for good (--no-trash)")
 
     async def finish(self) -> None:
         if self.ctx.options.dry_run:

@@ -276,7 +276,7 @@ class RemoteSide(Protocol):
 
     def mark_stale(self, session: iRODSSession, path: str) -> None: ...
 
-    def unlink(self, session: iRODSSession, path: str) -> None: ...
+    def unlink(self, session: iRODSSession, path: str, trash: bool) -> None: ...
 
     def collection_or_object(self, session: iRODSSession, path: str) -> str: ...
 
@@ -507,9 +507,11 @@ class IrodsRemote:
         handle = self.open(session, path, "a", create=False)
         handle.abort()
 
-    def unlink(self, session: iRODSSession, path: str) -> None:
+    def unlink(self, session: iRODSSession, path: str, trash: bool) -> None:
+        """Remove one object: into the user's trash, ``/ZONE/trash/home/USER/...``, as
+        ``irm`` does, or for good (``irm -f``) when ``trash`` is False."""
         with translate_irods_errors(path):
-            session.data_objects.unlink(path, force=True)
+            session.data_objects.unlink(path, force=not trash)
 
     def collection_or_object(self, session: iRODSSession, path: str) -> str:
         """``"collection"`` or ``"object"``; RemoteNotFound when ``path`` is neither."""
