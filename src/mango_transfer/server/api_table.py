@@ -15,8 +15,7 @@ A refusal in step 1 or 2 is ``SYS_NO_API_PRIV`` (-13000), in step 3 ``SYS_API_IN
 the entries of the server's ``apiTable.hpp`` and of the API plugins it ships, and the allowlist
 of ``client_api_allowlist.cpp`` together with the plugins that add themselves to it. A sweep of
 every entry as a rodsuser on a live 5.0.2 zone matched it. A number missing from the table is
-unknown to iRODS (the real agent then sends no reply at all; we answer
-``SYS_UNMATCHED_API_NUM`` so a client never hangs).
+unknown to iRODS: the real agent, and so ours, sends no reply at all and reads the next request.
 """
 
 from __future__ import annotations

@@ -73,4 +73,12 @@ class IrodsError(Exception):
 
 
 class ProtocolViolation(Exception):
-    """The peer broke the framing; the only safe answer is to drop the connection."""
+    """The peer broke the framing; the only safe answer is to drop the connection.
+
+    ``code`` is the iRODS status the real server names such a frame with, when it has one: a
+    broken startup message is answered with it in a ``Version_PI`` before the connection closes.
+    """
+
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code

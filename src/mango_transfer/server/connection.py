@@ -19,7 +19,7 @@ from .api.base import COMMITTING_APIS
 from .api.data import abandon
 from .api.query import close_all
 from .api.tree import undo_uncommitted
-from .api_table import refusal
+from .api_table import API_TABLE, refusal
 from .codes import (
     SERVER_NEGOTIATION_ERROR,
     SYS_UNMATCHED_API_NUM,
@@ -40,9 +40,9 @@ class ConnectionClosed(Exception):
     """Raised to end a connection on purpose (client disconnect, injected fault)."""
 
 
-def version_body() -> bytes:
+def version_body(status: int = 0) -> bytes:
     return Struct("Version_PI", [
-        ("status", 0), ("relVersion", SERVER_VERSION), ("apiVersion", "d"),
+        ("status", status), ("relVersion", SERVER_VERSION), ("apiVersion", "d"),
         ("reconnPort", 0), ("reconnAddr", ""), ("cookie", 400)]).encode()
 
 
@@ -88,7 +88,14 @@ class ClientSession:
             await anyio.aclose_forcefully(self.stream)
 
     async def _startup(self) -> None:
-        startup = await self.reader.read()
+        try:
+            startup = await self.reader.read()
+        except ProtocolViolation as exc:
+            # As iRODS 5.0.2: a startup frame it cannot read is named in a Version_PI's status
+            # (SYS_HEADER_READ_LEN_ERR, SYS_PACK_INSTRUCT_FORMAT_ERR), then the agent hangs up.
+            if exc.code is not None:
+                await send_message(self.stream, "RODS_VERSION", version_body(exc.code))
+            raise
         if startup.type != "RODS_CONNECT":
             raise ProtocolViolation(f"expected RODS_CONNECT, got {startup.type!r}")
         pack = parse(startup.body)
@@ -143,6 +150,11 @@ class ClientSession:
             if message.type != "RODS_API_REQ":
                 raise ProtocolViolation(f"unexpected message type {message.type!r}")
             number = message.int_info
+            if number not in API_TABLE:
+                # iRODS 5.0.2 logs "Unsupported api number" and answers nothing; the agent
+                # reads the next request, so a client that sent it waits for its timeout.
+                log.warning("api %d from %s is unknown to iRODS: no reply", number, self.state.peer)
+                continue
             faults = self.server.faults
             injected, restart = faults.on_call(number)
             if number == 676 and faults.on_bytes(len(message.bs)):

@@ -110,7 +110,7 @@ class OpenReplica:
     token: str
     data_id: int
     handles: int = 0
-    abandoned: bool = False  # a writer vanished: the bytes are suspect, the replica stays stale
+    abandoned: bool = False  # a writer vanished: a joined secondary's close publishes nothing
 
 
 @dataclass

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from anyio.abc import ByteReceiveStream, ByteSendStream
 
-from .codes import ProtocolViolation
+from .codes import SYS_HEADER_READ_LEN_ERR, SYS_PACK_INSTRUCT_FORMAT_ERR, ProtocolViolation
 from .xmlpack import Element, Struct, escape
 
 MAX_HEADER = 1 << 16
@@ -82,17 +82,18 @@ class MessageReader:
     async def read_header(self) -> Header:
         (header_length,) = struct.unpack(">i", await self.read_exactly(4))
         if not 0 < header_length <= MAX_HEADER:
-            raise ProtocolViolation(f"header length {header_length} out of range")
+            raise ProtocolViolation(f"header length {header_length} out of range",
+                                    SYS_HEADER_READ_LEN_ERR)
         header = (await self.read_exactly(header_length)).decode("utf-8", errors="replace")
         fields = dict(_HEADER_FIELD.findall(header))
         if "type" not in fields:
-            raise ProtocolViolation("header without <type>")
+            raise ProtocolViolation("header without <type>", SYS_PACK_INSTRUCT_FORMAT_ERR)
         try:
             msg_len, err_len, bs_len, int_info = (
                 int(fields.get(name, "0") or 0) for name in ("msgLen", "errorLen", "bsLen", "intInfo")
             )
         except ValueError as exc:
-            raise ProtocolViolation("non-numeric header field") from exc
+            raise ProtocolViolation("non-numeric header field", SYS_PACK_INSTRUCT_FORMAT_ERR) from exc
         if not (0 <= msg_len <= MAX_BODY and 0 <= err_len <= MAX_BODY and 0 <= bs_len <= MAX_STREAM):
             raise ProtocolViolation("message lengths out of range")
         return Header(fields["type"].strip(), msg_len, err_len, bs_len, int_info)

@@ -154,6 +154,10 @@ async def open_object(server: ServerState, connection: ConnectionState, inp: dic
         created = True
         row = catalog.data_by_id(data_id)
         assert row is not None
+    elif not flags & O_CREAT and catalog.access_level(row["data_id"], user) < READ:
+        # An object the user has no access to at all does not exist for an open that would not
+        # create it, whatever the mode (live 5.0.2); with read access a write is refused.
+        raise IrodsError(OBJ_PATH_DOES_NOT_EXIST, path)
     if writing and ADMIN_KW in kvp and not user.is_admin:
         if created:  # iRODS registers the new replica before it refuses: it stays, stale
             catalog.update_data(row["data_id"], data_is_dirty=REPL_STALE)
@@ -314,13 +318,12 @@ async def finalize(server: ServerState, handle: Descriptor, close_kvp: dict[str,
 async def close_handle(server: ServerState, connection: ConnectionState, handle: Descriptor,
                        close_kvp: dict[str, str]) -> None:
     """DATA_OBJ_CLOSE of one handle: release it; a write handle's close finalizes the replica."""
-    replica = _release(server, connection, handle)
-    if handle.writable and replica is not None and replica.abandoned:
-        raise IrodsError(SYS_REPLICA_INACCESSIBLE, "another writer of this replica vanished; "
-                         "the replica is stale and must be written again")
+    _release(server, connection, handle)
     if handle.writable:
-        # Like iRODS, any 673 on a write handle finalizes: a parallel writer that closes this
-        # way instead of REPLICA_CLOSE publishes a partial "good" replica, which is its bug.
+        # Like iRODS, any 673 on a write handle finalizes, even after another writer of the
+        # replica vanished: a parallel writer that closes its primary after a failed share, or
+        # closes a secondary this way instead of REPLICA_CLOSE, publishes a partial "good"
+        # replica, which is its bug.
         await finalize(server, handle, close_kvp)
 
 
@@ -358,8 +361,10 @@ def abandon(server: ServerState, connection: ConnectionState) -> None:
 
     As iRODS 5's agent teardown does, even while other handles (parallel writers) still hold
     the token: the bytes may be partial, so status 0 (stale), the size actually on disk and no
-    checksum are recorded.  Never a silently truncated "good" replica: a surviving primary's
-    final close is refused, and the token dies with the last handle.
+    checksum are recorded.  A surviving secondary's REPLICA_CLOSE publishes nothing, but a
+    surviving primary's final close still finalizes what is on disk as "good" (iRODS 5.0.2
+    does): only the client can know that a share is missing. The token dies with the last
+    handle.
     """
     for handle in list(connection.descriptors.values()):
         replica = server.open_replicas.get(handle.data_id) if handle.writable else None
