@@ -41,8 +41,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,19 +50,17 @@ import anyio
 from mango_transfer.avus import Avu
 from mango_transfer.engine.context import RangeMover, RunContext
 from mango_transfer.engine.from_irods import Download
+from mango_transfer.engine.opening import environment_of, open_direction, run_context
 from mango_transfer.engine.options import TransferOptions
-from mango_transfer.engine.ranges import LocalRanges
-from mango_transfer.engine.resume import default_state_dir
+from mango_transfer.engine.processes import farm_for
 from mango_transfer.engine.route import remote_path, sync_direction
 from mango_transfer.engine.runner import Direction, RunHooks, Runner
-from mango_transfer.engine.small import SmallFiles
 from mango_transfer.engine.stats import FileResult, Progress, Stats, finishing
 from mango_transfer.engine.to_irods import Upload
 from mango_transfer.fileinfo import FileInfo
 from mango_transfer.groups import single_errors
-from mango_transfer.irods.environment import IrodsEnvironment, load_environment
-from mango_transfer.irods.pool import SessionCache, SessionPool
-from mango_transfer.irods.remote import IrodsRemote
+from mango_transfer.irods.environment import IrodsEnvironment
+from mango_transfer.irods.pool import SessionCache
 
 __all__ = [
     "compare",
@@ -77,52 +74,6 @@ __all__ = [
     "upload",
     "upload_sync",
 ]
-
-
-async def _environment(environment: IrodsEnvironment | None,
-                       environ: Mapping[str, str] | None) -> IrodsEnvironment:
-    if environment is not None:
-        return environment
-    return await anyio.to_thread.run_sync(lambda: load_environment(environ=environ))
-
-
-@asynccontextmanager
-async def run_context(options: TransferOptions, stats: Stats,
-                      environment: IrodsEnvironment | None = None,
-                      environ: Mapping[str, str] | None = None,
-                      ranges: RangeMover | None = None,
-                      sessions: SessionCache | None = None) -> AsyncIterator[RunContext]:
-    """What one run shares (session pool, limiter, state folder), closed at the end. Public
-    so that a scale-out coordinator can walk a source exactly as a run does."""
-    environment = await _environment(environment, environ)
-    size = options.threads + options.chunk_connections + 2  # + the two listings
-    limiter = anyio.CapacityLimiter(size)
-    pool = SessionPool(environment, size, limiter=limiter,
-                       factory=sessions.take if sessions is not None else None,
-                       release=sessions.give if sessions is not None else None)
-    listing = anyio.CapacityLimiter(3)
-    control = SessionPool(environment, 1, limiter=listing,
-                          factory=sessions.take if sessions is not None else None,
-                          release=sessions.give if sessions is not None else None)
-    state_dir = Path(options.state_dir) if options.state_dir else default_state_dir(environ)
-    try:
-        yield RunContext(options=options, pool=pool, remote=IrodsRemote(), stats=stats,
-                         state_dir=state_dir, ranges=ranges or LocalRanges(),
-                         small=SmallFiles(options.small_files), listing=listing,
-                         control=control)
-    finally:
-        try:
-            await control.aclose()  # opened only when the walk made a collection
-        finally:
-            await pool.aclose()
-
-
-def open_direction(ctx: RunContext, direction: str, src: str, dest: str) -> Direction:
-    """The :class:`Upload` or :class:`Download` of ``src`` → ``dest`` (``direction`` is
-    ``"upload"`` or ``"download"``; the iRODS side as :func:`remote_path` leaves it)."""
-    if direction == "upload":
-        return Upload(ctx, Path(src), dest)
-    return Download(ctx, src, Path(dest))
 
 
 async def _run(
@@ -140,7 +91,7 @@ async def _run(
     with finishing(stats, progress):
         async with run_context(options, stats, environment, environ, ranges, sessions) as ctx:
             with single_errors():
-                await Runner(ctx, make(ctx), hooks).run(progress)
+                await Runner(ctx, make(ctx), hooks).run(progress, workers=farm_for)
     return stats
 
 
@@ -164,7 +115,7 @@ async def upload(src: str | os.PathLike[str], dest: str, options: TransferOption
     The keyword hooks (``files`` … ``empty_dirs``) are described in the module docstring;
     without them this is a plain mirror of the tree, empty folders included.
     """
-    environment = await _environment(environment, environ)
+    environment = await environment_of(environment, environ)
     dest = remote_path(dest, "the destination collection", home=environment.home,
                        cwd=environment.working_collection)
     listed = None if files is None else list(files)
@@ -191,7 +142,7 @@ async def download(src: str, dest: str | os.PathLike[str],
     ``dirs``: local folders to create besides (empty collections), as ``upload`` has them;
     ``on_result`` as for ``upload``.
     """
-    environment = await _environment(environment, environ)
+    environment = await environment_of(environment, environ)
     src = remote_path(src, "the source collection", home=environment.home,
                       cwd=environment.working_collection)
     listed = None if files is None else list(files)
@@ -208,7 +159,7 @@ async def transfer(direction: str, src: str, dest: str, options: TransferOptions
     ``keywords`` are those ``upload`` and ``download`` share (``stats``, ``progress``,
     ``files``, ``dirs``, ``on_result``, ``ranges``, ``sessions``)."""
     if direction == "sync":
-        environment = await _environment(environment, environ)
+        environment = await environment_of(environment, environ)
         direction = sync_direction(src, dest, environment.zone)
     run = upload if direction == "upload" else download
     return await run(src, dest, options, environment=environment, environ=environ, **keywords)
@@ -226,7 +177,7 @@ async def compare(src: str, dest: str, options: TransferOptions | None = None, *
     hashed; an object's checksum is the catalog's, or one the server computes and registers).
     The listings, decisions and checksums are a run's own; only the moving is left out.
     """
-    environment = await _environment(environment, environ)
+    environment = await environment_of(environment, environ)
     direction = sync_direction(src, dest, environment.zone, command="diff")
     base = options or TransferOptions()
     checking = dataclasses.replace(base, dry_run=True, delete=False, force=False,

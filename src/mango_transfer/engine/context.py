@@ -17,17 +17,19 @@ from pathlib import Path
 from typing import BinaryIO, Protocol, TypeVar
 
 import anyio
+from anyio.streams.memory import MemoryObjectReceiveStream
 from irods.session import iRODSSession
 from typing_extensions import TypeVarTuple, Unpack
 
 from mango_transfer.byteranges import Range
+from mango_transfer.engine.merge import Item
 from mango_transfer.engine.options import TransferOptions
 from mango_transfer.engine.small import SmallFiles
 from mango_transfer.engine.stats import Stats
 from mango_transfer.irods.pool import SessionPool
 from mango_transfer.irods.remote import RemoteSide
 
-__all__ = ["RangeMover", "RunContext"]
+__all__ = ["RangeMover", "RunContext", "Workers"]
 
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
@@ -47,6 +49,12 @@ class RangeMover(Protocol):
                   on_done: Callable[[BinaryIO, int, int], None]) -> None:
         """Read ``missing`` ranges of ``path`` into the ``partial`` file; ``on_done(writer,
         start, end)`` records them (after an fsync through ``writer``)."""
+
+
+class Workers(Protocol):
+    """Who settles a run's items in place of its worker tasks (``engine/processes.py``)."""
+
+    async def run(self, receive: MemoryObjectReceiveStream[Item]) -> None: ...
 
 
 @dataclass

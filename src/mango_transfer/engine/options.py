@@ -28,6 +28,7 @@ __all__ = [
     "TransferOptions",
     "parse_acl",
     "parse_count",
+    "parse_processes",
     "parse_size",
 ]
 
@@ -72,6 +73,17 @@ def parse_count(text: str) -> int:
 _SIZE = re.compile(r"\s*(\d+)\s*([KMGT]?)i?B?\s*", re.IGNORECASE)
 
 
+def parse_processes(text: str) -> int:
+    """``--processes``: ``auto`` (or 0) for the automatic choice, else a count of at least 1."""
+    value = text.strip().lower()
+    if value in ("auto", "0"):
+        return 0
+    if not value.isdigit():
+        raise UsageError(f"invalid --processes value {text!r}",
+                         hint="use a number of worker processes, e.g. 4, or auto")
+    return int(value)
+
+
 def parse_size(text: str) -> int:
     """``32M``, ``1GiB``, ``4096`` → bytes (binary units, as rclone's SizeSuffix)."""
     match = _SIZE.fullmatch(text)
@@ -87,6 +99,7 @@ class TransferOptions:
     """Every knob of one run. Frozen and passed explicitly: no global configuration."""
 
     threads: int = 16
+    processes: int = 0  # worker processes; 0: automatic (engine/processes.py)
     checksum: bool = False
     verify: bool = False
     force: bool = False
@@ -114,8 +127,8 @@ class TransferOptions:
     filters: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        minimum = {"threads": 1, "chunk_connections": 1, "chunk_threshold": 1, "retries": 0,
-                   "modify_window": 0, "max_backlog": 1}
+        minimum = {"threads": 1, "processes": 0, "chunk_connections": 1, "chunk_threshold": 1,
+                   "retries": 0, "modify_window": 0, "max_backlog": 1}
         for name, low in minimum.items():
             if getattr(self, name) < low:
                 flag = "--" + name.replace("_", "-")
@@ -190,6 +203,12 @@ OPTION_TABLE: tuple[OptionSpec, ...] = (
     OptionSpec("threads", "Files moved at once, each on its own iRODS connection. Raise it for "
                "many small files over a slow link, e.g. --threads 32.", short="-t", metavar="N",
                group="Performance"),
+    OptionSpec("processes", "Worker processes that move the files (each with its share of "
+               "--threads and its own connections), fed by the one walk of this process; "
+               "'auto' (shown as 0): one on a machine of fewer than 4 cores, else half the "
+               "cores, at most 8. More than one pays for many small files on a client with "
+               "cores to spare.", metavar="N|auto", parse=parse_processes,
+               commands=frozenset({"upload", "download", "sync"}), group="Performance"),
     OptionSpec("checksum", "Skip a file only when size and SHA-256 match, instead of size and "
                "modification time. Slower (files are hashed) but catches same-size edits.",
                short="-c", group="Skip rules"),
