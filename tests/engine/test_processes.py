@@ -90,6 +90,12 @@ def test_a_failing_file_is_reported_once_and_the_run_goes_on(
     assert [r.path for r in stats.failures] == ["empty.txt"]
     assert stats.snapshot().files_new == len(tree_digest(src)) - 1
 
+    (src / "déjà vu" / "naïve file.tsv").unlink()  # a --delete candidate now
+    again = run_upload(src, remote_dir, processes=2, retries=0, delete=True)
+    snap = again.snapshot()  # a child's failure holds every deletion back, as in one process
+    assert (snap.files_failed, snap.files_deleted, snap.not_deleted) == (1, 0, 1)
+    assert session.data_objects.exists(f"{remote_dir}/déjà vu/naïve file.tsv")
+
 
 def _cli(zone: Zone, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, **zone.user.environ(XDG_STATE_HOME=str(tmp_path / "state"))}
@@ -148,5 +154,5 @@ def test_only_pairs_that_need_io_leave_the_parent() -> None:
     assert not needs_io(Item("a", same, None), TransferOptions(dry_run=True))  # a plan
     assert needs_io(Item("a", same, same), TransferOptions(checksum=True))  # hashes
     assert not needs_io(Item("a", None, same), plain)  # destination only, no --delete
-    assert needs_io(Item("a", None, same), TransferOptions(delete=True))
+    assert not needs_io(Item("a", None, same), TransferOptions(delete=True))  # at the end
     assert needs_io(Item("a", same, same, dst_complete=False), plain)  # stale: changed

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Protocol, TypeVar
+from typing import Any, BinaryIO, Protocol, TypeVar
 
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream
@@ -29,7 +29,7 @@ from mango_transfer.engine.stats import Stats
 from mango_transfer.irods.pool import SessionPool
 from mango_transfer.irods.remote import RemoteSide
 
-__all__ = ["RangeMover", "RunContext", "Workers"]
+__all__ = ["RangeMover", "RunContext", "Workers", "WorkersFor"]
 
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
@@ -55,6 +55,9 @@ class Workers(Protocol):
     """Who settles a run's items in place of its worker tasks (``engine/processes.py``)."""
 
     async def run(self, receive: MemoryObjectReceiveStream[Item]) -> None: ...
+
+
+WorkersFor = Callable[[Any], Workers | None]  # a run's Runner → its workers, or None: its tasks
 
 
 @dataclass

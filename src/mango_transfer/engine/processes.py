@@ -13,9 +13,10 @@ in the run's one :class:`~.stats.Stats`: one progress bar, one summary, one repo
 codes. A fatal error in a child (authentication) stops the run as it would in one process.
 
 Kept in the parent, because they need no I/O (so a no-op re-sync never starts a process): an
-entry the walk could not read or left out, and a pair whose decision is known from the
-listings alone (skipped by size and time, a ``--dry-run`` plan, a destination-only file
-without ``--delete``). Files are dealt to the child with the fewest in flight, a few at a
+entry the walk could not read or left out, a pair whose decision is known from the listings
+alone (skipped by size and time, a ``--dry-run`` plan, a destination-only file), and the
+``--delete`` candidates, which the parent's runner holds and deletes after every transfer, as
+with one process. Files are dealt to the child with the fewest in flight, a few at a
 time, at most ``2 × threads`` each, so the walk's backlog stays in the parent and no child idles
 while another has a queue.
 
@@ -88,6 +89,8 @@ def needs_io(item: Item, options: TransferOptions) -> bool:
     decision = decide(item.src, item.dst, options.skip_rules())
     if decision.action is Action.NEED_CHECKSUM:
         return True
+    if decision.action is Action.DELETE:  # held by the parent's runner to the run's end
+        return False
     if decision.action is Action.SKIP:
         return decision.fix_mtime and item.src is not None and not options.dry_run
     return not options.dry_run

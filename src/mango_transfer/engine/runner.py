@@ -42,7 +42,7 @@ from typing import Protocol, TypeVar
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from mango_transfer.engine.context import RunContext, Workers
+from mango_transfer.engine.context import RunContext, WorkersFor
 from mango_transfer.engine.decide import Action, Decision, Reason, Side, decide
 from mango_transfer.engine.deletions import Deletions
 from mango_transfer.engine.file_transfer import Moved
@@ -377,11 +377,9 @@ class Runner:
             progress(self.stats.snapshot())
             await anyio.sleep(_TICK)
 
-    async def run(self, progress: Progress | None,
-                  workers: Callable[[Runner], Workers | None] | None = None) -> None:
+    async def run(self, progress: Progress | None, workers: WorkersFor | None = None) -> None:
         await retrying(self.direction.setup, self.options)
-        threads = self.options.threads
-        farm = workers(self) if workers is not None else None
+        threads, farm = self.options.threads, workers and workers(self)
         async with anyio.create_task_group() as outer:
             if progress is not None:
                 outer.start_soon(self.tick, progress)
@@ -392,10 +390,8 @@ class Runner:
             async with anyio.create_task_group() as group:
                 group.start_soon(self.produce, send.clone(), folders_send)
                 group.start_soon(self.make_folders, folders_receive)
-                if farm is not None:
-                    group.start_soon(farm.run, receive.clone())
-                for _ in range(threads if farm is None else 0):
-                    group.start_soon(self.work, receive.clone())
+                for _ in range(threads if farm is None else 1):  # or one feeds the processes
+                    group.start_soon(self.work if farm is None else farm.run, receive.clone())
                 send.close()
                 receive.close()
             outer.cancel_scope.cancel()
