@@ -172,8 +172,20 @@ def test_open_session_without_password_is_auth_error(tmp_path: Path) -> None:
     path = write_env(tmp_path, {**GOOD, "irods_authentication_scheme": "native"})
     env = load_environment(path, environ={"IRODS_AUTHENTICATION_FILE": str(tmp_path / "none")})
     with pytest.raises(AuthError) as info:
+        open_session(env)  # before PRC, which would prompt for a password
+    assert "no iRODS credentials were found" in info.value.user_message()
+    assert "mango-transfer login" in info.value.user_message()
+
+
+@pytest.mark.parametrize("stored", ["", "\n", "x", "\u00e9t\u00e9"])
+def test_open_session_with_an_empty_or_damaged_password_file(tmp_path: Path, stored: str) -> None:
+    path = write_env(tmp_path, {**GOOD, "irods_authentication_scheme": "native"})
+    auth = tmp_path / ".irodsA"
+    auth.write_text(stored, encoding="utf-8")
+    env = load_environment(path, environ={"IRODS_AUTHENTICATION_FILE": str(auth)})
+    with pytest.raises(AuthError) as info:
         open_session(env)
-    assert isinstance(info.value.__cause__, RuntimeError)  # PRC's, chained
+    assert "is empty or damaged" in info.value.user_message()
 
 
 def test_open_session_is_lazy(tmp_path: Path) -> None:

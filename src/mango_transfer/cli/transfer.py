@@ -262,21 +262,25 @@ def check(fix: bool) -> None:
               help="Hours the PAM login stays valid.")
 def login(user: str, zone: str, host: str, port: int | None, ca_file: str | None,
           ttl: int) -> None:
-    """Log in to ManGO with mango-auth (pam_interactive over TLS) and write the environment."""
-    import mango_auth
+    """Log in to ManGO (pam_interactive over TLS, mango-auth's settings) and write the
+    environment file and .irodsA.
 
-    from mango_transfer.irods.errors import to_mango_error
+    Both files are written only after the server accepted the login, each atomically, the
+    previous ones kept as *.bak; a failed login leaves both exactly as they were. The typed
+    password is never stored in plain text: the .irodsA.json that mango-auth leaves beside
+    .irodsA (holding it) is removed.
+    """
+    from mango_transfer.irods.environment import auth_file_path, environment_path
+    from mango_transfer.irods.login import LoginTarget, pam_login
 
     overrides: dict[str, Any] = {}
     if port is not None:
         overrides["irods_port"] = port
     if ca_file is not None:
         overrides["irods_ssl_ca_certificate_file"] = os.path.abspath(ca_file)
+    target = LoginTarget(environment_path(), auth_file_path({}))
     try:
-        mango_auth.iinit(user, zone, host, a_ttl=ttl, **overrides)
-    except Exception as exc:  # noqa: BLE001 - every PRC failure becomes one line
-        mango = to_mango_error(exc)
-        if mango is None:
-            raise
-        fail(mango)
+        pam_login(user, zone, host, target, ttl=ttl, overrides=overrides)
+    except MangoError as exc:
+        fail(exc)
     click.echo(f"logged in as {user}#{zone} on {host}")

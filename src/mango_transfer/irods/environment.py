@@ -18,9 +18,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from irods.password_obfuscation import decode
 from irods.session import iRODSSession
 
-from mango_transfer.errors import ConfigError
+from mango_transfer.errors import AuthError, ConfigError
 from mango_transfer.irods.errors import translate_irods_errors
 from mango_transfer.localfs.atomic import write_atomically
 
@@ -28,6 +29,7 @@ __all__ = [
     "FixResult",
     "IrodsEnvironment",
     "auth_file_path",
+    "check_stored_password",
     "environment_path",
     "environment_problems",
     "fix_environment",
@@ -248,6 +250,28 @@ def fix_environment(path: str | os.PathLike[str]) -> FixResult:
     return FixResult(path=env_path, backup=backup, changes=MappingProxyType(changes))
 
 
+def check_stored_password(auth_file: Path) -> None:
+    """Raise one AuthError when ``auth_file`` (``.irodsA``) is missing, empty or damaged."""
+    login = "log in with `mango-transfer login USER ZONE HOST`"
+    try:
+        text = auth_file.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        raise AuthError("no iRODS credentials were found (no password file)", path=auth_file,
+                        hint=f"{login}, or set IRODS_AUTHENTICATION_FILE") from None
+    except OSError as exc:
+        raise AuthError(f"the password file cannot be read ({exc.strerror})", path=auth_file,
+                        hint="check its permissions") from exc
+    except UnicodeDecodeError:
+        text = ""  # PRC writes ASCII only
+    try:
+        password = decode(text) if text else ""
+    except Exception:  # noqa: BLE001 - PRC's decoder raises IndexError and others
+        password = ""
+    if not password:
+        raise AuthError("the password file is empty or damaged", path=auth_file,
+                        hint="run `mango-transfer login` again")
+
+
 def open_session(env: IrodsEnvironment, **overrides: Any) -> iRODSSession:
     """Open a PRC session from a validated environment.
 
@@ -255,7 +279,11 @@ def open_session(env: IrodsEnvironment, **overrides: Any) -> iRODSSession:
     file we resolved so ``$IRODS_AUTHENTICATION_FILE`` is honoured. ``overrides`` reach PRC only
     for keys absent from the file (PRC's own merge rule). PRC connects lazily, so this fails
     only on local problems (e.g. no stored password); connection errors come at first use.
+    Without a password among ``overrides`` the stored one must be usable first
+    (:func:`check_stored_password`): PRC would prompt for one, or fail with an IndexError.
     """
+    if "password" not in overrides:
+        check_stored_password(env.auth_file)
     with translate_irods_errors():
         return iRODSSession(
             irods_env_file=os.fspath(env.path),

@@ -16,6 +16,7 @@ import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from irods.auth import ClientAuthError
 from irods.exception import DoesNotExist, NetworkException, iRODSException
 from irods.session import NonAnonymousLoginWithoutPassword
 
@@ -111,6 +112,11 @@ def _code_to_mango(code: int, path: str | None, cause: str) -> MangoError:
     nominal = nominal_code(code)
     name = error_name(code)
     detail = f"{name} ({code})" + (f": {cause}" if cause else "")
+    if nominal == -827000:  # the server knows no such user in that zone
+        return AuthError(f"the server refused the login: {detail}", path=path,
+                         hint="check irods_user_name and irods_zone_name (case matters) in "
+                              "your environment file, then log in again with `mango-transfer "
+                              "login USER ZONE HOST`")
     if nominal in _AUTH:
         return AuthError(f"the server refused the login: {detail}", path=path)
     if nominal in _NOT_FOUND:
@@ -188,6 +194,8 @@ def to_mango_error(exc: BaseException, path: str | None = None) -> MangoError | 
                               path=path)
     if isinstance(exc, NonAnonymousLoginWithoutPassword):
         return AuthError(f"no stored iRODS password ({exc})", path=path)
+    if isinstance(exc, ClientAuthError):  # an authentication flow the server ended unsuccessful
+        return AuthError(f"the server did not accept the login ({exc})", path=path)
     if isinstance(exc, OSError):
         return os_error_to_mango(exc, exc.filename)
     return None

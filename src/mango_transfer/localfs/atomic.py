@@ -26,13 +26,14 @@ def _stem(path: Path) -> str:
     return path.name if path.name.startswith(".") else f".{path.name}"
 
 
-def write_atomically(path: Path, text: str, *, mode: int = 0o600) -> None:
-    """Replace ``path`` with ``text`` (UTF-8), see the module docstring. Blocking. ``mode``
-    defaults to owner-only: these files name remote paths and settings."""
+def write_atomically(path: Path, text: str | bytes, *, mode: int = 0o600) -> None:
+    """Replace ``path`` with ``text`` (UTF-8; bytes as they are), see the module docstring.
+    Blocking. ``mode`` defaults to owner-only: these files name remote paths and settings."""
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f"{_stem(path)}.", suffix=".tmp")
+    data = text.encode("utf-8") if isinstance(text, str) else text
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(temporary, mode)
