@@ -144,3 +144,28 @@ def test_admin_only_user_creation(session: iRODSSession) -> None:
 
     with pytest.raises(SYS_NO_API_PRIV):  # GENERAL_ADMIN (701) is a rodsadmin's API
         session.users.create(f"mallory{os.getpid()}", "rodsuser")
+
+
+def test_zone_top_is_hidden_and_recursive_create_backs_up(session: iRODSSession,
+                                                          alice: iRODSSession, remote_dir: str,
+                                                          zone: Zone) -> None:
+    """A fresh 5.0.2 zone gives a rodsuser no access above the homes; a recursive create backs
+    up to the deepest collection the user can see and creates below it (``rsMkCollR``)."""
+    for top in ("/", f"/{zone.zone_name}", f"/{zone.zone_name}/home"):
+        with pytest.raises(CollectionDoesNotExist):
+            alice.collections.get(top)
+    # Nothing on the path is visible to the other user: the walk ends at the zone's root.
+    for path in (remote_dir, f"{remote_dir}/a/b"):
+        with pytest.raises(SYS_INVALID_INPUT_PARAM):
+            alice.collections.create(path, recurse=True)
+    # Without recursion the parent's write permission is checked before the name.
+    with pytest.raises(CAT_NO_ACCESS_PERMISSION):
+        alice.collections.create(remote_dir, recurse=False)
+    session.acls.set(iRODSAccess("read", remote_dir, zone.other.name))
+    with pytest.raises(CAT_NO_ACCESS_PERMISSION):  # seen now, but not writable
+        alice.collections.create(f"{remote_dir}/a/b", recurse=True)
+    assert alice.collections.create(remote_dir, recurse=True).path == remote_dir
+    session.collections.create(f"{remote_dir}/x/y", recurse=True)
+    with pytest.raises(CATALOG_ALREADY_HAS_ITEM_BY_THAT_NAME):
+        session.collections.create(f"{remote_dir}/x", recurse=False)
+    assert [c.name for c in session.collections.get(remote_dir).subcollections] == ["x"]

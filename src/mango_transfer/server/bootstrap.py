@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .catalog import OWN, READ, REPL_INTERMEDIATE, REPL_STALE, RESOURCE_ID, Catalog, timestamp
+from .catalog import OWN, REPL_INTERMEDIATE, REPL_STALE, RESOURCE_ID, Catalog, timestamp
 from .state import ServerConfig
 
 
@@ -39,13 +39,13 @@ def _create_zone(catalog: Catalog, config: ServerConfig) -> None:
     )
     admin = catalog.create_user(config.user, zone, "rodsadmin", config.password)
     public = catalog.create_user("public", zone, "rodsgroup")
+    # As a fresh 5.0.2 zone: only the admin has access to the top collections, so a rodsuser
+    # cannot see (list, query, stat) /, /zone or /zone/home; the group public owns its homes.
     for path in ("/", f"/{zone}", f"/{zone}/home", f"/{zone}/trash", f"/{zone}/trash/home"):
         coll_id = catalog.insert_coll(path, admin)
         catalog.set_access(coll_id, admin.id, OWN)
-        catalog.set_access(coll_id, public.id, READ)
-    public_home = catalog.insert_coll(f"/{zone}/home/public", admin)
-    catalog.set_access(public_home, admin.id, OWN)
-    catalog.set_access(public_home, public.id, READ)
+    for path in (f"/{zone}/home/public", f"/{zone}/trash/home/public"):
+        catalog.set_access(catalog.insert_coll(path, admin), public.id, OWN)
     _create_home(catalog, zone, config.user, admin.id)
 
 

@@ -10,16 +10,17 @@ Renames and moves go through DATA_OBJ_RENAME (``data.py``, ``tree.rename``).
 
 from __future__ import annotations
 
-from ..catalog import parent_of
+from ..catalog import WRITE, User, parent_of
 from ..codes import (
     CAT_NAME_EXISTS_AS_DATAOBJ,
     CAT_UNKNOWN_COLLECTION,
     CATALOG_ALREADY_HAS_ITEM_BY_THAT_NAME,
+    SYS_INVALID_INPUT_PARAM,
     USER_FILE_DOES_NOT_EXIST,
     USER_INCOMPATIBLE_PARAMS,
     IrodsError,
 )
-from ..namespace import admin_mode, collection_path
+from ..namespace import admin_mode, collection_path, require, visible
 from ..state import ConnectionState, ServerState
 from ..wire import Message
 from .base import Reply, api, body, user_of
@@ -34,21 +35,46 @@ async def coll_create(server: ServerState, connection: ConnectionState, message:
     path = collection_path(element.get_str("collName"))
     if path is None:
         return Reply()
-    recursive = "recursiveOpr" in element.kvp()
     catalog = server.catalog
+    if "recursiveOpr" in element.kvp():
+        with catalog.transaction():
+            _make_collections_as_seen(server, path, user)
+        return Reply()
     if catalog.data_object(path) is not None:
         raise IrodsError(CAT_NAME_EXISTS_AS_DATAOBJ, path)
+    parent = catalog.coll(parent_of(path))
+    if parent is None:
+        raise IrodsError(CAT_UNKNOWN_COLLECTION, path)
+    # The parent's write permission is checked before the name (live 5.0.2): a collection
+    # that exists where the user may not write is CAT_NO_ACCESS_PERMISSION, not "exists".
+    require(catalog, parent["coll_id"], user, WRITE)
     if catalog.coll(path) is not None:
-        if recursive:
-            return Reply()
         raise IrodsError(CATALOG_ALREADY_HAS_ITEM_BY_THAT_NAME, path)
-    if not recursive:
-        parent = catalog.coll(parent_of(path))
-        if parent is None:
-            raise IrodsError(CAT_UNKNOWN_COLLECTION, path)
     with catalog.transaction():
         make_collections(server, path, user)
     return Reply()
+
+
+def _make_collections_as_seen(server: ServerState, path: str, user: User) -> None:
+    """A recursive COLL_CREATE, as iRODS 5.0.2's ``rsMkCollR``: back up from ``path`` to the
+    deepest collection the user can see, then create each level below it, passing over one
+    that exists unseen. A user who sees none of the ancestors ends at the zone's root
+    collection, which nobody creates: SYS_INVALID_INPUT_PARAM, as iRODS says it."""
+    catalog = server.catalog
+    seen = path
+    while visible(catalog, user, seen) is None or catalog.coll(seen) is None:
+        if seen.count("/") <= 1:
+            raise IrodsError(SYS_INVALID_INPUT_PARAM, "a valid zone name does not appear at the "
+                             f"root of the object path [{seen}]")
+        seen = parent_of(seen)
+    levels = path[len(seen):].strip("/").split("/") if seen != path else []
+    current = seen
+    for name in levels:
+        current = f"{current.rstrip('/')}/{name}"
+        if catalog.data_object(current) is not None:
+            raise IrodsError(CAT_NAME_EXISTS_AS_DATAOBJ, current)
+        if catalog.coll(current) is None:
+            make_collections(server, current, user)
 
 
 @api(679)
