@@ -136,3 +136,31 @@ def test_sync_needs_one_remote_side(client: tuple[Path, Path, dict[str, object]]
     env_file, auth_file, _ = client
     result = _invoke(env_file, auth_file, "sync", str(tmp_path), str(tmp_path / "b"), "-q")
     _one_line_error(result, "exactly one iRODS side")
+
+
+@pytest.mark.parametrize("size", [pytest.param(5, id="single-buffer"),
+                                  pytest.param(40 << 20, id="chunked")])
+def test_upload_onto_an_object_the_user_may_only_read(zone: Zone, remote_dir: str,
+                                                      tmp_path: Path, size: int) -> None:
+    """The second user may create in the collection but only read the object it would replace:
+    the file fails by name with a permission message, not an iRODS error number."""
+    from irods.access import iRODSAccess
+
+    with zone.user.session() as owner:
+        with owner.data_objects.open(f"{remote_dir}/a.bin", "w") as handle:
+            handle.write(b"orig")
+        owner.acls.set(iRODSAccess("write", remote_dir, zone.other.name))
+        owner.acls.set(iRODSAccess("read", f"{remote_dir}/a.bin", zone.other.name))
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.bin").write_bytes(os.urandom(size))
+    result = _invoke(zone.other.env_file, zone.other.auth_file, "upload", str(src), remote_dir,
+                     "-q", "--chunk-threshold", "32M")
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    failed = [line for line in result.stderr.splitlines() if line.startswith("failed: a.bin:")]
+    assert len(failed) == 1, result.stderr
+    assert "the data object exists and this user may not write it" in failed[0]
+    assert "ask its owner for write access" in failed[0]
+    with zone.user.session() as owner, owner.data_objects.open(f"{remote_dir}/a.bin", "r") as handle:
+        assert handle.read() == b"orig"

@@ -154,3 +154,39 @@ def test_a_windows_path_on_linux_gets_a_hint(tmp_path: Path, remote_dir: str,
         assert "Traceback" not in result.output
         assert len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists() and not Path("E:\\backup").exists()
+
+
+def test_concurrent_creates_of_sibling_folders_all_land(zone: Zone, remote_dir: str) -> None:
+    """Two clients create sibling collections below a new parent at the same moment, as two
+    workers or threads of an upload do. iRODS 5.0.2 then often answers one of them success
+    without creating its collection; the engine's mkdir must still leave both in place."""
+    import threading
+
+    from mango_transfer.irods.remote import IrodsRemote
+
+    remote, rounds, failures = IrodsRemote(), 12, []
+    sessions = [zone.user.session(), zone.user.session()]
+
+    def create(session: iRODSSession, path: str, start: threading.Barrier) -> None:
+        start.wait()
+        try:
+            remote.mkdir(session, path)
+        except Exception as exc:  # noqa: BLE001 - collected and shown by the assertion
+            failures.append(f"{path}: {exc!r}")
+
+    try:
+        for index in range(rounds):
+            start = threading.Barrier(2)
+            threads = [threading.Thread(target=create, args=(
+                session, f"{remote_dir}/s{index}/x/{name}", start))
+                for session, name in zip(sessions, ("anat", "eeg"))]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        assert failures == []
+        expected = {f"s{i}/x/{name}" for i in range(rounds) for name in ("anat", "eeg")}
+        assert expected <= _collections(sessions[0], remote_dir)
+    finally:
+        for session in sessions:
+            session.cleanup()

@@ -45,6 +45,11 @@ from irods import keywords as kw
 from irods.access import iRODSAccess
 from irods.api_number import api_number
 from irods.column import Criterion, Like
+from irods.exception import (
+    CATALOG_ALREADY_HAS_ITEM_BY_THAT_NAME,
+    SYS_INVALID_INPUT_PARAM,
+    CollectionDoesNotExist,
+)
 from irods.message import (
     FileOpenRequest,
     FileSeekResponse,
@@ -58,7 +63,7 @@ from irods.message.property_types import IntegerProperty, StringProperty, Submes
 from irods.models import Collection, DataObject
 from irods.session import iRODSSession
 
-from mango_transfer.errors import RemoteNotFound, TransferFailed, UnsafePath
+from mango_transfer.errors import PermissionDenied, RemoteNotFound, TransferFailed, UnsafePath
 from mango_transfer.fileinfo import FileInfo, ListedFile
 from mango_transfer.irods.errors import translate_irods_errors
 from mango_transfer.irods.paths import irods_relative
@@ -72,6 +77,8 @@ _ACL_NAMES = {"read": "read", "write": "write", "own": "own", "null": "null"}
 _O_CREAT = 0o100
 _OPEN_FLAGS = {"r": 0, "r+": 2, "w": 1 | 0o1000, "a": 1}
 _RESOURCE_KEYS = frozenset({kw.RESC_NAME_KW, kw.DEST_RESC_NAME_KW, kw.RESC_HIER_STR_KW})
+# A recursive collection create that a concurrent sibling create cut short is asked again.
+_MKDIR_ATTEMPTS = 3
 _PUT_OPR, _GET_OPR = 1, 2  # DataObjInp.oprType of DATA_OBJ_PUT / DATA_OBJ_GET, as iput/iget send
 
 
@@ -281,6 +288,20 @@ class RemoteSide(Protocol):
     def collection_or_object(self, session: iRODSSession, path: str) -> str: ...
 
 
+@contextlib.contextmanager
+def _write_refused(path: str) -> Iterator[None]:
+    """An open or put that may create ``path``, where an object exists that this user may not
+    write, is answered CATALOG_ALREADY_HAS_ITEM_BY_THAT_NAME by iRODS 5.0.2 (it takes the
+    request for a create of a taken name): to the user that is a permission problem."""
+    try:
+        yield
+    except CATALOG_ALREADY_HAS_ITEM_BY_THAT_NAME as exc:
+        raise PermissionDenied("the data object exists and this user may not write it "
+                               "(CATALOG_ALREADY_HAS_ITEM_BY_THAT_NAME)", path=path,
+                               hint="ask its owner for write access, or choose another "
+                                    "destination") from exc
+
+
 class IrodsRemote:
     """:class:`RemoteSide` over python-irodsclient. Stateless: the session is an argument."""
 
@@ -396,7 +417,7 @@ class IrodsRemote:
         request = FileOpenRequest(objPath=path, createMode=0, openFlags=flags, offset=0,
                                   dataSize=size, numThreads=session.numThreads, oprType=0,
                                   KeyValPair_PI=StringStringMap(options))
-        with translate_irods_errors(path):
+        with translate_irods_errors(path), _write_refused(path):
             conn = session.pool.get_connection()
             try:
                 conn.send(iRODSMessage("RODS_API_REQ", msg=request,
@@ -432,7 +453,8 @@ class IrodsRemote:
                                   dataSize=len(data), numThreads=0, oprType=_PUT_OPR,
                                   KeyValPair_PI=StringStringMap(
                                       self._resource_options(session, options)))
-        with translate_irods_errors(path), session.pool.get_connection() as conn:
+        with (translate_irods_errors(path), _write_refused(path),
+              session.pool.get_connection() as conn):
             conn.send(iRODSMessage("RODS_API_REQ", msg=request, bs=data,
                                    int_info=api_number["DATA_OBJ_PUT_AN"]))
             conn.recv()
@@ -466,9 +488,29 @@ class IrodsRemote:
         return data, (out.chksum or "") if out is not None else ""
 
     def mkdir(self, session: iRODSSession, path: str) -> None:
-        """Create ``path`` and missing parents (an existing collection is fine)."""
+        """Create ``path`` and missing parents (an existing collection is fine).
+
+        iRODS backs up from ``path`` to the deepest collection the user can see and creates the
+        levels below it; a user who sees none of them (someone else's collection, which hides
+        its parents too) ends at the zone's root and gets ``SYS_INVALID_INPUT_PARAM``. That is
+        reported as what it means: the destination is not visible to this user.
+
+        When another client creates a sibling at the same moment (two workers, two threads),
+        iRODS 5.0.2 may stop at the shared parent and answer success without creating ``path``;
+        PRC's look-up afterwards then finds nothing. The parents exist by then, so the create
+        is simply asked again.
+        """
         with translate_irods_errors(path):
-            session.collections.create(path, recurse=True)
+            for attempt in range(_MKDIR_ATTEMPTS):
+                try:
+                    session.collections.create(path, recurse=True)
+                    return
+                except SYS_INVALID_INPUT_PARAM as exc:
+                    raise RemoteNotFound("no collection on this path is visible to this user",
+                                         path=path) from exc
+                except CollectionDoesNotExist:
+                    if attempt == _MKDIR_ATTEMPTS - 1:
+                        raise
 
     def set_mtime(self, session: iRODSSession, path: str, mtime: int) -> None:
         """Set the object's modify time with the touch API (20007), one request.
