@@ -179,7 +179,7 @@ def test_concurrent_creates_of_sibling_folders_all_land(zone: Zone, remote_dir: 
             start = threading.Barrier(2)
             threads = [threading.Thread(target=create, args=(
                 session, f"{remote_dir}/s{index}/x/{name}", start))
-                for session, name in zip(sessions, ("anat", "eeg"))]
+                for session, name in zip(sessions, ("anat", "eeg"), strict=True)]
             for thread in threads:
                 thread.start()
             for thread in threads:
