@@ -24,7 +24,7 @@ from mango_transfer.cli.progress import RunView, echo, verbose_line
 from mango_transfer.cli.reporting import run_header
 from mango_transfer.cli.transfer import output_options
 from mango_transfer.engine import FileResult, Stats, Status
-from mango_transfer.engine.report import write_report
+from mango_transfer.engine.report import check_report_path, write_report
 from mango_transfer.errors import MangoError
 
 __all__ = ["diff"]
@@ -61,6 +61,8 @@ def diff(src: str, dest: str, checksum: bool, threads: int, **params: Any) -> No
     report = params.get("json_report")
     try:
         options = engine.TransferOptions(threads=threads, checksum=checksum)
+        if report:
+            check_report_path(report)
     except MangoError as exc:
         fail(exc)
     stats = Stats(record_files=bool(report))

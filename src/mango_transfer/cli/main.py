@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+from typing import Any
 
 import click
 
@@ -45,9 +46,39 @@ def _debug_option() -> click.Option:
                         callback=_debug, help=_DEBUG_HELP)
 
 
+class _OneLineUsage(click.ClickException):
+    """A mistake on the command line, said in one line (click's own prints the usage, a hint
+    and the error on three or four): what is wrong, and where the help is."""
+
+    exit_code = 2
+
+    def __init__(self, error: click.UsageError) -> None:
+        super().__init__(error.format_message())
+        self.command = error.ctx.command_path if error.ctx is not None else "mango-transfer"
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"{self.command}: {self.format_message().rstrip('.')}; see "
+                   f"`{self.command} --help`",
+                   err=True)
+
+
 class _Main(click.Group):
-    """The command group: commands are loaded on first use (:data:`COMMANDS`), and the
-    arguments are kept as typed (``ctx.meta["argv"]``) for reports."""
+    """The command group: commands are loaded on first use (:data:`COMMANDS`), the
+    arguments are kept as typed (``ctx.meta["argv"]``) for reports, and a usage error of any
+    command is one line (:class:`_OneLineUsage`)."""
+
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: click.Context | None = None, **extra: Any) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as error:
+            raise _OneLineUsage(error) from error
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as error:
+            raise _OneLineUsage(error) from error
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return [*COMMANDS, *(name for name in super().list_commands(ctx)

@@ -67,6 +67,9 @@ def scaled(direction: str, src: str, dest: str,
 
     async def start(options: Any, stats: Any, bar: Any) -> Any:
         # Built here, inside the CLI's error handling: a bad value is a one-line error.
+        from mango_transfer.scaleout.app import require_celery
+
+        require_celery()  # the extra missing: one line naming it, not an ImportError
         from mango_transfer.scaleout.coordinator import ScaleOut, coordinate
 
         scale = ScaleOut(broker=broker, run_id=params.get("run_id"),

@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 
 import anyio
 import click
 
 from ..server import Faults, FaultSpecError, ServerConfig, run_until_signal
+
+if sys.version_info < (3, 11):  # pragma: no cover
+    from exceptiongroup import BaseExceptionGroup
+
+
+def _os_error(exc: BaseException) -> OSError | None:
+    """``exc`` when it is an OSError, else the first one in a (nested) exception group."""
+    if isinstance(exc, OSError):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            if (found := _os_error(inner)) is not None:
+                return found
+    return None
 
 
 @click.command()
@@ -39,7 +54,11 @@ def serve(data_dir: Path, host: str, port: int, zone: str, user: str, password: 
                           faults=faults, pam_allow_insecure=pam_insecure)
     try:
         anyio.run(run_until_signal, config)
-    except OSError as exc:
-        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    except (OSError, BaseExceptionGroup) as exc:  # the listener fails inside a task group
+        error = _os_error(exc)
+        if error is None:
+            raise
+        raise click.ClickException(f"cannot listen on {host}:{port}: "
+                                   f"{error.strerror or error}") from exc
     except ValueError as exc:
         raise click.ClickException(f"{data_dir}: {exc}") from exc

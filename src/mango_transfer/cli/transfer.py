@@ -30,7 +30,7 @@ from mango_transfer.cli.progress import RunView, echo, summary, verbose_line
 from mango_transfer.cli.reporting import run_header
 from mango_transfer.cli.scaleout import celery_options, scaled
 from mango_transfer.engine import Stats, Status, TransferOptions
-from mango_transfer.engine.report import write_report
+from mango_transfer.engine.report import check_report_path, write_report
 from mango_transfer.errors import MangoError
 from mango_transfer.pathfilter import rule_lines
 
@@ -48,6 +48,8 @@ def _execute(direction: str, src: str, dest: str, params: dict[str, Any]) -> Non
     try:
         params["filters"] = rule_lines(**{name: params.pop(name, ()) for name in _FILTER_FLAGS})
         options = options_from_params(params)
+        if report:
+            check_report_path(report)
     except MangoError as exc:
         fail(exc)
     # Keep every file's result only when it will be written or printed: a quiet dry run of a

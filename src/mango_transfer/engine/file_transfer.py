@@ -218,9 +218,30 @@ def _get_small(session: iRODSSession, remote: RemoteSide, path: str, target: Pat
                src: FileInfo, verify: bool, counter: ByteCounter) -> Moved:
     """Worker thread: one small object down, to a partial name, renamed when complete."""
     temporary = partial_path(target)
+    try:  # a small file never resumes: its partial bytes go, whatever stopped it
+        received, checksum = _get_small_into(session, remote, path, target, temporary, src,
+                                             verify, counter)
+        if received != src.size:
+            raise VerificationFailed("the data object changed size during the download",
+                                     path=path, expected=str(src.size), actual=str(received))
+        if checksum is not None:
+            compare(path, checksum, remote.checksum(session, path))
+        with translate_os_errors(target):
+            publish(temporary, target, src.mtime)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return Moved(received, checksum)
+
+
+def _get_small_into(session: iRODSSession, remote: RemoteSide, path: str, target: Path,
+                    temporary: Path, src: FileInfo, verify: bool,
+                    counter: ByteCounter) -> tuple[int, str | None]:
+    """Worker thread: the object's bytes into ``temporary``; how many, and their SHA-256
+    with ``verify``."""
     digest = Sha256()
     received = 0
-    with translate_os_errors(target, partial=os.fspath(temporary)), create_private(temporary) as out:
+    with translate_os_errors(target), create_private(temporary) as out:
         if src.size > 0:
             # 602, 675 until the listed size (no read of the end), 673: three requests.
             handle = remote.open(session, path, "r")
@@ -240,19 +261,7 @@ def _get_small(session: iRODSSession, remote: RemoteSide, path: str, target: Pat
             except BaseException:
                 handle.abort()
                 raise
-    checksum = digest.irods_checksum() if verify else None
-    try:
-        if received != src.size:
-            raise VerificationFailed("the data object changed size during the download",
-                                     path=path, expected=str(src.size), actual=str(received))
-        if checksum is not None:
-            compare(path, checksum, remote.checksum(session, path))
-        with translate_os_errors(target):
-            publish(temporary, target, src.mtime)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return Moved(received, checksum)
+    return received, digest.irods_checksum() if verify else None
 
 
 async def download_file(ctx: RunContext, path: str, target: Path, src: FileInfo) -> Moved:
@@ -274,8 +283,10 @@ async def download_file(ctx: RunContext, path: str, target: Path, src: FileInfo)
     try:
         await ctx.ranges.get(ctx, path, src.size, missing, partial=partial.partial,
                              open_writer=partial.open_writer, on_done=partial.record)
-    except DiskFull as exc:  # name the local file and the partial kept for the resume
-        raise DiskFull(exc.detail, path=target, partial=partial.partial) from exc
+    except DiskFull as exc:  # name the local file, and the partial only when it holds data
+        if await ctx.call(partial.save_for_resume):
+            raise DiskFull(exc.detail, path=target, partial=partial.partial) from exc
+        raise DiskFull(exc.detail, path=target) from exc  # nothing a resume could use
     local_checksum: str | None = None
     if ctx.options.verify:
         local_checksum = await ctx.call(file_checksum, partial.partial)

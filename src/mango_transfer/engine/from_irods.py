@@ -40,7 +40,7 @@ from mango_transfer.engine.listings import (
     unpruned,
 )
 from mango_transfer.engine.merge import Item, catalog_key
-from mango_transfer.errors import RemoteNotFound, TransferFailed, UsageError
+from mango_transfer.errors import DiskFull, RemoteNotFound, TransferFailed, UsageError
 from mango_transfer.fileinfo import DirInfo, FileInfo, ListedFile, WalkError, WalkItem
 from mango_transfer.irods.lookup import stat_names
 from mango_transfer.irods.paths import irods_join
@@ -201,14 +201,29 @@ class Download:
                                                    self.remote(item.path), link, item.src)
             else:
                 moved = await download_file(self.ctx, self.remote(item.path), target, item.src)
-        except BaseException:
+        except BaseException as exc:
             if kept is not None:
                 await self.ctx.call(kept.discard)
+            if isinstance(exc, DiskFull):
+                raise self._disk_full(exc, item) from exc
             raise
         if kept is not None:
             with translate_os_errors(kept.backup):
                 await self.ctx.call(kept.commit)
         return moved
+
+    def _disk_full(self, exc: DiskFull, item: Item) -> DiskFull:
+        """The run stops at the first full disk (every other file would fail the same way):
+        one line naming the folder, the bytes the run still needs and a partial kept."""
+        snap = self.ctx.stats.snapshot()
+        needed = max(snap.bytes_found - snap.bytes_done, item.src.size if item.src else 0)
+        kept = f"the partial file {exc.partial} is kept for the resume; " if exc.partial else ""
+        stop = DiskFull(f"no space left on the local disk while downloading {item.path}: "
+                        f"{'at least ' if snap.scanning else ''}{needed:,} bytes still needed "
+                        f"for the rest of the download; the run stopped", path=self.dest,
+                        hint=f"{kept}free some space and run the same command again")
+        stop.fatal = True
+        return stop
 
     def _backup_of(self, target: Path) -> Path:
         """Where ``--backup-dir`` keeps the local file ``target``: same relative path."""

@@ -35,10 +35,11 @@ from typing import Any
 
 from mango_transfer import __version__
 from mango_transfer.engine.stats import FileResult, Stats
+from mango_transfer.errors import MangoError, UsageError
 from mango_transfer.localfs.errors import translate_os_errors
 
-__all__ = ["REPORT_VERSION", "RunHeader", "file_entry", "options_dict", "report_dict",
-           "write_report"]
+__all__ = ["REPORT_VERSION", "RunHeader", "check_report_path", "file_entry", "options_dict",
+           "report_dict", "write_report"]
 
 REPORT_VERSION = 3
 
@@ -146,6 +147,27 @@ def report_dict(stats: Stats, header: RunHeader | None = None) -> dict[str, Any]
         },
         "files": [file_entry(result) for result in stats.results],
     }
+
+
+def check_report_path(path: str | os.PathLike[str]) -> None:
+    """Refuse, before a run starts, a report path that cannot be written (a missing or
+    read-only folder, a folder's name): opened for appending, as a probe, and a file the
+    probe created removed again, so a long run never ends without its report."""
+    target = Path(path)
+    if target.is_dir():
+        raise UsageError("--json-report names a folder", path=target,
+                         hint="give the name of a file to write")
+    existed = target.exists()
+    try:
+        with translate_os_errors(target):
+            with open(target, "a", encoding="utf-8"):
+                pass
+    except MangoError as exc:
+        exc.detail = f"cannot write the --json-report file: {exc.detail}"
+        exc.hint = "choose a path in a folder that exists and you may write to"
+        raise
+    if not existed:
+        target.unlink(missing_ok=True)
 
 
 def write_report(stats: Stats, path: str | os.PathLike[str],

@@ -78,6 +78,11 @@ class Upload:
                 raise UsageError("a list of files to upload needs a folder as the local source",
                                  path=self.root)
             self.single, self.base = True, self.root.parent
+        for grant in self.ctx.options.acl:  # before any byte moves: a typo fails the run now
+            if not await self.ctx.remote_call(self.ctx.remote.user_exists, grant.user):
+                raise UsageError(f"--acl {grant}: the zone has no user or group "
+                                 f"{grant.user!r}; nothing was uploaded",
+                                 hint="check the spelling of USER (or USER#ZONE for another zone)")
         if not self.ctx.options.dry_run:
             try:
                 await self.ctx.remote_call(self.ctx.remote.mkdir, self.collection)

@@ -169,7 +169,7 @@ def get_whole(session: iRODSSession, remote: RemoteSide, small: SmallFiles, path
         compare(path, checksum, expected)
     temporary = partial_path(target)
     try:
-        with translate_os_errors(target, partial=os.fspath(temporary)):
+        with translate_os_errors(target):  # a small file never resumes: no partial kept
             with create_private(temporary) as out:
                 out.write(data)
             publish(temporary, target, src.mtime)

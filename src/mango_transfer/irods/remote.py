@@ -60,7 +60,7 @@ from irods.message import (
     iRODSMessage,
 )
 from irods.message.property_types import IntegerProperty, StringProperty, SubmessageProperty
-from irods.models import Collection, DataObject
+from irods.models import Collection, DataObject, User
 from irods.session import iRODSSession
 
 from mango_transfer.errors import PermissionDenied, RemoteNotFound, TransferFailed, UnsafePath
@@ -278,6 +278,8 @@ class RemoteSide(Protocol):
 
     def set_acl(self, session: iRODSSession, path: str, user: str, level: str,
                 recursive: bool) -> None: ...
+
+    def user_exists(self, session: iRODSSession, user: str) -> bool: ...
 
     def checksum(self, session: iRODSSession, path: str) -> str: ...
 
@@ -532,6 +534,15 @@ class IrodsRemote:
         access = iRODSAccess(_ACL_NAMES[level], path, name, zone or session.zone)
         with translate_irods_errors(path):
             session.acls.set(access, recursive=recursive)
+
+    def user_exists(self, session: iRODSSession, user: str) -> bool:
+        """Whether ``user`` (``name`` or ``name#zone``; a group counts) is known to the zone,
+        asked with one GenQuery as ``iadmin lu`` does."""
+        name, _, zone = user.partition("#")
+        with translate_irods_errors():
+            rows = session.query(User.name).filter(User.name == name,
+                                                   User.zone == (zone or session.zone))
+            return any(True for _ in rows.get_results())
 
     def checksum(self, session: iRODSSession, path: str) -> str:
         """The stored checksum, or one the server computes (and registers) now."""

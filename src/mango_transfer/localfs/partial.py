@@ -125,6 +125,30 @@ class PartialDownload:
         with self._lock:
             return self._state
 
+    def save_for_resume(self) -> int:
+        """After the disk filled up: keep what a resume can use, and say how many bytes.
+
+        The ranges recorded in memory are saved to the state file, after the partial is cut
+        back to the end of the last of them (bytes beyond were never confirmed, and the cut
+        frees the room the state file needs). When nothing was recorded, or the state still
+        cannot be written, the partial and its state are removed and 0 is returned: a partial
+        that no resume would trust is not left behind."""
+        with self._lock:
+            state = self._state
+        recorded = state.identity.size - sum(end - start for start, end in state.missing())
+        try:
+            if recorded:
+                with open(self.partial, "r+b") as handle:
+                    handle.truncate(max(end for _, end in state.ranges))
+                _write_state(self.state_file, state)
+                return recorded
+        except OSError:
+            pass
+        self.partial.unlink(missing_ok=True)
+        self.state_file.unlink(missing_ok=True)
+        _remove_stale_temporaries(self.state_file)
+        return 0
+
     def open_writer(self) -> BinaryIO:
         """A new read-write handle on the partial file, one per chunk worker (seek, write)."""
         with translate_os_errors(self.final, partial=os.fspath(self.partial)):

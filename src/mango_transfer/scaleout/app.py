@@ -32,7 +32,7 @@ def require_celery() -> None:
         import redis  # noqa: F401
     except ImportError:
         raise UsageError("--celery needs the optional Celery support",
-                         hint="pip install 'mango-transfer[celery]'") from None
+                         hint='install it with pip install "mango-transfer[celery]"') from None
 
 
 def make_app(broker: str, lease: float = DEFAULT_LEASE) -> Any:
