@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from irods.exception import NetworkException
 from irods.models import Collection, DataObject
 from irods.password_obfuscation import encode
 from irods.session import iRODSSession
@@ -128,11 +129,15 @@ def remote_bytes(zone: RestartableZone, path: str) -> bytes | None:
 
 
 def replicas(zone: RestartableZone, path: str) -> list[str]:
+    """The replica statuses of ``path``; none while the server is away (restarting)."""
     coll, _, name = path.rpartition("/")
-    with zone.session() as session:
-        rows = session.query(DataObject.replica_status).filter(
-            Collection.name == coll).filter(DataObject.name == name)
-        return [str(row[DataObject.replica_status]) for row in rows]
+    try:
+        with zone.session() as session:
+            rows = session.query(DataObject.replica_status).filter(
+                Collection.name == coll).filter(DataObject.name == name)
+            return [str(row[DataObject.replica_status]) for row in rows]
+    except NetworkException:
+        return []
 
 
 @pytest.mark.slow
@@ -184,6 +189,39 @@ def test_watcher_waits_for_the_server_and_uploads_what_waited(tmp_path: Path,
     assert {e["path"]: e["status"] for e in log["files"]} == {
         "before.bin": "uploaded", "during/a.bin": "uploaded", "during/b.bin": "uploaded"}
     assert log["outages"] and all(o["what"] == "server" and o["until"] for o in log["outages"])
+
+
+def test_server_restart_while_a_pass_makes_its_folders_loses_nothing(
+        tmp_path: Path, zone: RestartableZone) -> None:
+    """The server goes away just after a pass started, while it creates its files' folders (an
+    existing one and a new one) and stays away longer than --retries covers: those files wait
+    through the outage like any other and are uploaded, not failed for good."""
+    source = tmp_path / "acq"
+    source.mkdir()
+    watcher = Watcher(zone, tmp_path, source)
+    try:
+        watcher.started()
+        write_file(source / "run-000" / "first.bin", b"first")
+        wait_for(lambda: replicas(zone, f"{watcher.collection}/run-000/first.bin") == ["1"], 30,
+                 "the first upload")
+        assert zone.server is not None
+        # COLL_CREATE (681) calls of the next pass: the destination, run-000, run-001
+        zone.server.set_faults("restart_after=681:2,restart_pause_ms=3000")
+        files = {"run-000/a.bin": b"a" * 100, "run-000/b.bin": b"b" * 200,
+                 "run-001/c.bin": b"c" * 300}
+        for relative, data in files.items():
+            write_file(source / relative, data)
+        for relative, data in files.items():
+            path = f"{watcher.collection}/{relative}"
+            wait_for(lambda p=path: replicas(zone, p) == ["1"], 60, f"the upload of {relative}")
+            assert remote_bytes(zone, path) == data
+    finally:
+        code = watcher.stop()
+    assert code == 0, watcher.stderr()
+    assert "server unreachable since" in watcher.stderr()  # the restart did hit the pass
+    assert "failed:" not in watcher.stderr(), watcher.stderr()
+    assert watcher.statuses() == {"run-000/first.bin": "uploaded", **dict.fromkeys(files,
+                                                                                   "uploaded")}
 
 
 def test_killed_watcher_leaves_pending_files_that_restart_uploads(tmp_path: Path,

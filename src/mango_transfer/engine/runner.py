@@ -118,7 +118,7 @@ class Runner:
         self.options = ctx.options
         self.stats = ctx.stats
         self.hooks = hooks or RunHooks()
-        self.failed_dirs: dict[str, str] = {}
+        self.failed_dirs: dict[str, _Outcome] = {}  # a folder not made → its files' outcome
         self.folders_pending: dict[str, anyio.Event] = {}  # announced, not made yet
         self.deletions = Deletions(ctx.options, ctx.stats)  # --delete: held to the end
 
@@ -156,7 +156,7 @@ class Runner:
                             self.stats.discovered(entry.src.size if entry.src else 0)
                         broken = self.broken_dir(entry.path)
                         if broken is not None and entry.src is not None:
-                            self.result(entry, _Outcome(Status.FAILED, broken, "error"))
+                            self.result(entry, broken)
                             continue
                         await send.send(entry)
             self.stats.walk_finished()
@@ -181,7 +181,7 @@ class Runner:
     async def prepare_dir(self, relative: str) -> None:
         """Create one destination folder; when that fails for good, the folder is reported
         (named ``relative/``, with the reason: an empty one too) and only the files below it
-        fail, the rest of the run goes on. Below a folder that failed nothing is tried."""
+        fail, as retryable as its error; the run goes on. Below a failed folder nothing is tried."""
         if (inherited := self.broken_dir(relative)) is not None:
             self.failed_dirs[relative] = inherited
             return
@@ -191,16 +191,15 @@ class Runner:
         except MangoError as exc:
             if exc.fatal:
                 raise
-            self.failed_dirs[relative] = f"its folder could not be created: {exc.user_message()}"
+            failed = _Outcome(Status.FAILED, exc.user_message(), "error", retryable=exc.retryable)
+            self.failed_dirs[relative] = dataclasses.replace(
+                failed, reason=f"its folder could not be created: {failed.reason}")
             self.stats.discovered(0)
-            self.result(Item(relative + "/", None, None),
-                        _Outcome(Status.FAILED, exc.user_message(), "error"))
+            self.result(Item(relative + "/", None, None), failed)
 
-    def broken_dir(self, path: str) -> str | None:
-        for folder, reason in self.failed_dirs.items():
-            if path.startswith(folder + "/") or not folder:
-                return reason
-        return None
+    def broken_dir(self, path: str) -> _Outcome | None:
+        return next((broken for folder, broken in self.failed_dirs.items()
+                     if path.startswith(folder + "/") or not folder), None)
 
     async def work(self, receive: MemoryObjectReceiveStream[Item]) -> None:
         async with receive:
@@ -242,7 +241,7 @@ class Runner:
         if item.src is not None:
             await self.folder_ready(item.path)
             if (broken := self.broken_dir(item.path)) is not None:
-                self.result(item, _Outcome(Status.FAILED, broken, "error"), started)
+                self.result(item, broken, started)
                 return
         try:
             outcome = await self.settle(item)

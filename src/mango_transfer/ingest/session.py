@@ -15,8 +15,10 @@ run each; a failure is final (exit 1), as a nightly job wants.
   unchanged, filtered, or failed for good.
 
 What keeps a file waiting instead of failing it: a failure a later attempt may cure
-(``FileResult.retryable``: the connection was lost or refused, the server was busy), and any
-failure while the watched folder is missing. A file that changed while it was being uploaded
+(``FileResult.retryable``: the connection was lost or refused, the server was busy; also when
+it was the file's destination folder that could not be created for such a reason, as when the
+server stops between a pass's start and its folders), and any failure while the watched folder
+is missing. A file that changed while it was being uploaded
 leaves the queue: the watcher hands it out again once it has settled, and it is uploaded again.
 
 **Outages.** A pass stops early when three files in a row failed for a transient reason (no
@@ -386,6 +388,8 @@ class IngestSession:
         for result, number in outcome.held:
             if self.final:
                 self.failed(result)
+            elif result.path.endswith("/") and (result.retryable or not folder_ok):
+                continue  # a destination folder: each file below it failed with it and waits
             elif not folder_ok:
                 self.keep(result, number, whole_tree, "waiting for the watched folder")
             elif result.retryable and result.path in self.changed:
