@@ -264,7 +264,9 @@ def check_stored_password(auth_file: Path) -> None:
     except UnicodeDecodeError:
         text = ""  # PRC writes ASCII only
     try:
-        password = decode(text) if text else ""
+        # The uid only salts the letters: any one tells whether anything is stored, and 0
+        # needs no platform call (PRC's default asks os.getuid or os.getlogin).
+        password = decode(text, uid=0) if text else ""
     except Exception:  # noqa: BLE001 - PRC's decoder raises IndexError and others
         password = ""
     if not password:
