@@ -35,6 +35,7 @@ from mango_transfer.fileinfo import DirInfo, FileInfo, ListedFile, WalkError, Wa
 from mango_transfer.localfs.errors import os_error_to_mango, translate_os_errors
 from mango_transfer.localfs.partial import PARTIAL_SUFFIX, STATE_SUFFIX
 from mango_transfer.localfs.walk import file_info, walk
+from mango_transfer.readahead import ReadAhead
 
 __all__ = ["by_directory", "listed", "local_files", "one", "pruned", "remote_collections",
            "remote_listing", "remote_tree", "stat_listed", "top_level", "unpruned"]
@@ -47,27 +48,25 @@ T = TypeVar("T")
 async def _paged(ctx: RunContext, start: Callable[[Any], Iterator[list[T]]],
                  ) -> AsyncGenerator[T, None]:
     """Stream the entries of a paged query (``start(session)`` gives its pages) on one
-    session, checked out for as long as it pages (the continuation needs its connection).
+    session, checked out for as long as it pages (the continuation needs its connection); the
+    next page is read in a thread of its own while this one is merged (``ReadAhead``).
     Stopped early, the query is closed on that connection before the session goes back; when
     that fails, the session is discarded (disconnecting closes the query with it)."""
     session = await ctx.pool.checkout()
-    pages = start(session)
+    pages = ReadAhead(start(session), name="genquery-pages")  # the next page while this merges
     healthy = False
     try:
-        while (page := await anyio.to_thread.run_sync(next, pages, None,
+        while (page := await anyio.to_thread.run_sync(pages.get,
                                                       limiter=ctx.listing)) is not None:
             for entry in page:
                 yield entry
         healthy = True
     finally:
-        if not healthy:
-            with anyio.CancelScope(shield=True):
-                try:
-                    close = getattr(pages, "close", lambda: None)  # a generator's
-                    await anyio.to_thread.run_sync(close, limiter=ctx.listing)
-                    healthy = True
-                except Exception:  # noqa: BLE001 - a broken connection: the session goes
-                    healthy = False
+        with anyio.CancelScope(shield=True):
+            try:  # stops the reader; stopped early, the query is closed on its connection
+                await anyio.to_thread.run_sync(pages.close, limiter=ctx.listing)
+            except Exception:  # noqa: BLE001 - a broken connection: the session goes
+                healthy = False
         await ctx.pool.checkin(session, discard=not healthy)
 
 

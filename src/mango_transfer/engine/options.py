@@ -162,10 +162,14 @@ class TransferOptions:
         return compiled(self.filters) if self.filters else None
 
     def skip_rules(self) -> SkipRules:
-        """The subset ``decide()`` needs."""
-        return SkipRules(checksum=self.checksum, force=self.force, size_only=self.size_only,
-                         ignore_existing=self.ignore_existing, update=self.update,
-                         delete=self.delete, modify_window=self.modify_window)
+        """The subset ``decide()`` needs, made once (asked once per file)."""
+        rules: SkipRules | None = self.__dict__.get("_skip_rules")
+        if rules is None:
+            rules = SkipRules(checksum=self.checksum, force=self.force, size_only=self.size_only,
+                              ignore_existing=self.ignore_existing, update=self.update,
+                              delete=self.delete, modify_window=self.modify_window)
+            object.__setattr__(self, "_skip_rules", rules)  # not a field: frozen, equal, same
+        return rules
 
     def backoff(self, attempt: int) -> float:
         """Seconds to wait before retry number ``attempt`` (1-based): base × 2^(attempt−1)."""

@@ -39,6 +39,7 @@ from anyio.abc import ObjectSendStream
 from mango_transfer.errors import LocalNotFound, TransferFailed
 from mango_transfer.fileinfo import DirInfo, FileInfo, Skipped, WalkError, WalkItem
 from mango_transfer.localfs.errors import os_error_to_mango
+from mango_transfer.readahead import ReadAhead
 
 __all__ = ["LINK_MODES", "LINK_SUFFIX", "file_info", "iter_tree", "produce", "walk"]
 
@@ -215,14 +216,21 @@ async def walk(
     limiter: anyio.CapacityLimiter | None = None,
     prune: Callable[[str], bool] | None = None,
 ) -> AsyncIterator[WalkItem]:
-    """Async generator over :func:`iter_tree`, reading ``batch`` entries per worker-thread hop.
+    """Async generator over :func:`iter_tree`, reading ``batch`` entries per worker-thread hop,
+    one batch ahead (``readahead.ReadAhead``: the walk's own thread stats the next folder while
+    this one is merged).
 
     Pass the engine's ``limiter`` so the walk counts against the same thread budget as transfers.
     """
     items = iter_tree(root, follow_symlinks=follow_symlinks, links=links, prune=prune)
-    while chunk := await anyio.to_thread.run_sync(_next_batch, items, batch, limiter=limiter):
-        for item in chunk:
-            yield item
+    chunks = ReadAhead(iter(lambda: _next_batch(items, batch), []), name="local-walk")
+    try:  # the next batch is read in a thread of its own while this one is merged
+        while chunk := await anyio.to_thread.run_sync(chunks.get, limiter=limiter):
+            for item in chunk:
+                yield item
+    finally:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(chunks.close, limiter=limiter)
 
 
 async def produce(
