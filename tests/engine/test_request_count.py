@@ -137,3 +137,25 @@ def test_empty_files_cost_one_request_up_and_none_down(
     run_download(remote_dir, tmp_path / "out", small_files="single")
     assert _data_calls(api_calls) == {}
     assert (tmp_path / "out" / "empty").read_bytes() == b""
+
+
+COLL_CREATE = 681
+
+
+def test_an_unchanged_re_run_creates_only_the_folders_no_listing_proves(
+    tmp_path: Path, remote_dir: str, run_upload: Runner, api_calls: Counter[int],
+) -> None:
+    """A folder whose first file the destination lists exists there: a re-run does not create
+    it again (a round trip per folder); the root, a folder holding only folders and an empty
+    one are still made, since nothing listed proves them."""
+    src = tmp_path / "src"
+    for name in ("a/x.json", "a/y.json", "b/c/z.json", "d.json"):
+        (src / name).parent.mkdir(parents=True, exist_ok=True)
+        (src / name).write_bytes(b"{}")
+    (src / "empty").mkdir()
+    run_upload(src, remote_dir)
+    api_calls.clear()
+    again = run_upload(src, remote_dir).snapshot()
+    assert (again.files_skipped, again.transferred) == (4, 0)
+    assert api_calls[COLL_CREATE] == 3  # the root, b/ (only a folder in it) and empty/
+    assert _data_calls(api_calls) == {}

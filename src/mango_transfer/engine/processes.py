@@ -45,8 +45,8 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream
 
-from mango_transfer.engine.decide import Action, decide
 from mango_transfer.engine.merge import Item
+from mango_transfer.engine.no_io import needs_io
 from mango_transfer.engine.options import TransferOptions
 from mango_transfer.engine.worker_process import WorkerSpec, child_main
 from mango_transfer.errors import TransferFailed
@@ -54,7 +54,7 @@ from mango_transfer.errors import TransferFailed
 if TYPE_CHECKING:
     from mango_transfer.engine.runner import Runner
 
-__all__ = ["ProcessFarm", "farm_for", "needs_io", "resolve_processes", "usable_cores"]
+__all__ = ["ProcessFarm", "farm_for", "resolve_processes", "usable_cores"]
 
 log = logging.getLogger(__name__)
 _POLL = 0.25  # seconds the parent waits for a message before it checks its children
@@ -78,22 +78,6 @@ def resolve_processes(options: TransferOptions) -> int:
     if cores < _MANY_CORES:
         return 1
     return max(1, min(8, cores // 2, options.threads))
-
-
-def needs_io(item: Item, options: TransferOptions) -> bool:
-    """Whether settling ``item`` needs I/O (then a child does it), or only its listings."""
-    if item.error is not None or item.skip is not None:
-        return False
-    if item.src is not None and item.dst is not None and not item.dst_complete:
-        return not options.dry_run  # always changed: transferred, or only planned
-    decision = decide(item.src, item.dst, options.skip_rules())
-    if decision.action is Action.NEED_CHECKSUM:
-        return True
-    if decision.action is Action.DELETE:  # held by the parent's runner to the run's end
-        return False
-    if decision.action is Action.SKIP:
-        return decision.fix_mtime and item.src is not None and not options.dry_run
-    return not options.dry_run
 
 
 def farm_for(runner: Runner) -> ProcessFarm | None:

@@ -36,7 +36,6 @@ import logging
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import aclosing
-from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 import anyio
@@ -48,6 +47,8 @@ from mango_transfer.engine.deletions import Deletions
 from mango_transfer.engine.file_transfer import Moved
 from mango_transfer.engine.hooks import RunHooks, admitted, desired_avus, reconcile_avus
 from mango_transfer.engine.merge import Item, catalog_key, merge
+from mango_transfer.engine.no_io import needs_io
+from mango_transfer.engine.outcome import Outcome, StepFailed
 from mango_transfer.engine.retry import retrying
 from mango_transfer.engine.selection import selection
 from mango_transfer.engine.stats import FileResult, Progress, Status
@@ -87,27 +88,6 @@ class Direction(Protocol):
     def remote(self, relative: str) -> str: ...
 
 
-@dataclass(frozen=True, slots=True)
-class _Outcome:
-    """How one file ended, before it is timed and counted (:meth:`Runner.result`)."""
-
-    status: Status
-    reason: str
-    action: str
-    checksum: str | None = None
-    moved: Moved | None = None  # what the transfer did, when bytes moved
-    retryable: bool = False  # a failure a later attempt may cure
-
-
-class _StepFailed(Exception):
-    """A step of one file failed for good: the file fails with ``error`` and its remaining
-    steps are skipped."""
-
-    def __init__(self, error: MangoError, action: str) -> None:
-        super().__init__(error.user_message())
-        self.error, self.action = error, action
-
-
 class Runner:
     """One run of one :class:`Direction`: produce, work, handle each item, record outcomes."""
 
@@ -118,7 +98,7 @@ class Runner:
         self.options = ctx.options
         self.stats = ctx.stats
         self.hooks = hooks or RunHooks()
-        self.failed_dirs: dict[str, _Outcome] = {}  # a folder not made → its files' outcome
+        self.failed_dirs: dict[str, Outcome] = {}  # a folder not made → its files' outcome
         self.folders_pending: dict[str, anyio.Event] = {}  # announced, not made yet
         self.deletions = Deletions(ctx.options, ctx.stats)  # --delete: held to the end
 
@@ -127,30 +107,31 @@ class Runner:
         scope = self.options.path_filter()
         choose = selection(scope, self.hooks.select)
         lazy = self.hooks.lazy_dirs or scope is not None  # with a filter: only folders used
-        waiting: str | None = None  # lazy: the folder announced, its collection not made
+        waiting: str | None = None  # the folder announced, its collection not made (yet)
+        hooks = self.hooks
+        inline = not (hooks.compare or hooks.admit or hooks.metadata)
         async with send, folders:
             source = self.direction.source()
             destination = self.direction.destination()
             async with aclosing(source), aclosing(destination):
                 async with aclosing(merge(source, destination)) as merged:
                     async for entry in merged:
-                        if isinstance(entry, DirInfo):
-                            if lazy:
-                                waiting = entry.path
-                            else:  # made by make_folders, in order, while the walk goes on
-                                self.folders_pending[entry.path] = anyio.Event()
-                                await folders.send(entry.path)
+                        if isinstance(entry, DirInfo):  # made once a file needs it, or now
+                            if waiting is not None and not lazy:  # (an empty one too)
+                                await self.announce(waiting, folders)
+                            waiting = entry.path
                             continue
                         reason = None if choose is None else choose(entry)
                         if reason is not None:  # neither moved nor ever a deletion candidate
                             if reason:
-                                self.result(entry, _Outcome(Status.FILTERED, reason, "filter"))
+                                self.result(entry, Outcome(Status.FILTERED, reason, "filter"))
                             continue
                         self.deletions.listed(entry)
                         if (waiting is not None and entry.src is not None
                                 and entry.error is None and catalog_key(entry.path)[0] == waiting):
                             if entry.dst is None:  # the first new file: its collection now
-                                await self.prepare_dir(waiting)
+                                await (self.prepare_dir(waiting) if lazy
+                                       else self.announce(waiting, folders))
                             waiting = None  # (an object listed in it proves it exists)
                         if entry.src is not None or entry.error is not None or entry.skip:
                             self.stats.discovered(entry.src.size if entry.src else 0)
@@ -158,8 +139,19 @@ class Runner:
                         if broken is not None and entry.src is not None:
                             self.result(entry, broken)
                             continue
-                        await send.send(entry)
+                        if inline and not needs_io(entry, self.options) and catalog_key(
+                                entry.path)[0] not in self.folders_pending:
+                            await self.handle(entry)  # known from the listings: no queue hop
+                        else:
+                            await send.send(entry)
+                    if waiting is not None and not lazy:
+                        await self.announce(waiting, folders)
             self.stats.walk_finished()
+
+    async def announce(self, relative: str, folders: MemoryObjectSendStream[str]) -> None:
+        """Have make_folders create ``relative``, in walk order, while the walk goes on."""
+        self.folders_pending[relative] = anyio.Event()
+        await folders.send(relative)
 
     async def make_folders(self, folders: MemoryObjectReceiveStream[str]) -> None:
         """Create the folders the walk announces, one after the other (a parent before its
@@ -191,13 +183,13 @@ class Runner:
         except MangoError as exc:
             if exc.fatal:
                 raise
-            failed = _Outcome(Status.FAILED, exc.user_message(), "error", retryable=exc.retryable)
+            failed = Outcome(Status.FAILED, exc.user_message(), "error", retryable=exc.retryable)
             self.failed_dirs[relative] = dataclasses.replace(
                 failed, reason=f"its folder could not be created: {failed.reason}")
             self.stats.discovered(0)
             self.result(Item(relative + "/", None, None), failed)
 
-    def broken_dir(self, path: str) -> _Outcome | None:
+    def broken_dir(self, path: str) -> Outcome | None:
         return next((broken for folder, broken in self.failed_dirs.items()
                      if path.startswith(folder + "/") or not folder), None)
 
@@ -207,7 +199,7 @@ class Runner:
                 self.stats.queue_depth = receive.statistics().current_buffer_used
                 await self.handle(item)
 
-    def result(self, item: Item, outcome: _Outcome, started: float | None = None) -> None:
+    def result(self, item: Item, outcome: Outcome, started: float | None = None) -> None:
         """Count one file's outcome and tell the ``on_result`` hook; ``started``: when a
         worker took the file up (the result then says how long it took)."""
         size = item.src.size if item.src is not None else (item.dst.size if item.dst else 0)
@@ -232,11 +224,11 @@ class Runner:
         self.stats.count("seen")
         started = time.monotonic()
         if item.error is not None:
-            self.result(item, _Outcome(Status.FAILED, item.error.user_message(), "error"),
+            self.result(item, Outcome(Status.FAILED, item.error.user_message(), "error"),
                         started)
             return
         if item.skip is not None:
-            self.result(item, _Outcome(Status.SKIPPED, item.skip, "link"), started)
+            self.result(item, Outcome(Status.SKIPPED, item.skip, "link"), started)
             return
         if item.src is not None:
             await self.folder_ready(item.path)
@@ -245,20 +237,20 @@ class Runner:
                 return
         try:
             outcome = await self.settle(item)
-        except _StepFailed as failed:
-            outcome = _Outcome(Status.FAILED, failed.error.user_message(), failed.action,
+        except StepFailed as failed:
+            outcome = Outcome(Status.FAILED, failed.error.user_message(), failed.action,
                                retryable=failed.error.retryable)
         if outcome is not None:
             self.result(item, outcome, started)
 
-    async def settle(self, item: Item) -> _Outcome | None:
+    async def settle(self, item: Item) -> Outcome | None:
         """Decide about one file and carry it out; None when the file is not this run's
-        business. A step that fails for good raises :class:`_StepFailed`."""
+        business. A step that fails for good raises :class:`StepFailed`."""
         if self.hooks.compare:
             return await self.compared(item)
         refused = await self.admit(item)
         if refused is not None:
-            return _Outcome(Status.FILTERED, refused, "filter")
+            return Outcome(Status.FILTERED, refused, "filter")
         decision, checksum = await self.decide(item)
         action, reason = decision.action.value, decision.reason.value
         if decision.action is Action.SKIP:
@@ -267,29 +259,29 @@ class Runner:
             if decision.fix_mtime and not self.options.dry_run:
                 await self.attempt(self.direction.fix_mtime, item, action)
             await self.set_metadata(item, fresh=False)
-            return _Outcome(Status.SKIPPED, reason, action, checksum)
+            return Outcome(Status.SKIPPED, reason, action, checksum)
         if decision.action is Action.DELETE:  # after every transfer (deletions.py)
             self.deletions.add(item)
             return None
         if self.options.dry_run:
-            return _Outcome(Status.PLANNED, reason, action)
+            return Outcome(Status.PLANNED, reason, action)
         moved = await self.attempt(self.direction.transfer, item, action)
         await self.set_metadata(item, fresh=item.dst is None)
-        return _Outcome(Status.TRANSFERRED, reason, action, moved.checksum or checksum, moved)
+        return Outcome(Status.TRANSFERRED, reason, action, moved.checksum or checksum, moved)
 
-    async def compared(self, item: Item) -> _Outcome:
+    async def compared(self, item: Item) -> Outcome:
         """``diff``: how one file on the two sides compares, with the skip rules' reason
         (sizes, or sizes and SHA-256 with ``--checksum``); nothing is changed on either side."""
         if item.src is None:
-            return _Outcome(Status.MISSING_ON_SOURCE, "only on the destination", "compare")
+            return Outcome(Status.MISSING_ON_SOURCE, "only on the destination", "compare")
         if item.dst is None:
-            return _Outcome(Status.MISSING_ON_DESTINATION, "only on the source", "compare")
+            return Outcome(Status.MISSING_ON_DESTINATION, "only on the source", "compare")
         decision, checksum = await self.decide(item)
         reason = ("sizes match" if decision.reason is Reason.SIZE_MATCH
                   else decision.reason.value)
         if decision.action is Action.SKIP:
-            return _Outcome(Status.IDENTICAL, reason, "compare", checksum)
-        return _Outcome(Status.DIFFERS, reason, "compare", checksum)
+            return Outcome(Status.IDENTICAL, reason, "compare", checksum)
+        return Outcome(Status.DIFFERS, reason, "compare", checksum)
 
     async def admit(self, item: Item) -> str | None:
         """Why the ``admit`` hook leaves a source file out, or None; its error fails it."""
@@ -300,7 +292,7 @@ class Runner:
         except MangoError as exc:
             if exc.fatal:
                 raise
-            raise _StepFailed(exc, "filter") from exc
+            raise StepFailed(exc, "filter") from exc
 
     async def decide(self, item: Item) -> tuple[Decision, str | None]:
         """The decision, and the source's checksum when the decision compared checksums (a
@@ -339,7 +331,7 @@ class Runner:
             if exc.fatal:
                 raise
             exc.detail = f"metadata not set: {exc.detail}"
-            raise _StepFailed(exc, "metadata") from exc
+            raise StepFailed(exc, "metadata") from exc
         if not desired:
             return
         known_empty = fresh
@@ -359,14 +351,14 @@ class Runner:
     async def attempt(self, operation: Callable[[Item], Awaitable[T]], item: Item,
                       action: str) -> T:
         """``operation(item)`` with retries; a failure that remains raises
-        :class:`_StepFailed` (the file fails), a fatal one stops the run."""
+        :class:`StepFailed` (the file fails), a fatal one stops the run."""
         try:
             return await retrying(lambda: operation(item), self.options,
                                   on_retry=self.count_retry)
         except MangoError as exc:
             if exc.fatal:
                 raise
-            raise _StepFailed(exc, action) from exc
+            raise StepFailed(exc, action) from exc
 
     def count_retry(self) -> None:
         self.stats.count("retries")
@@ -395,5 +387,5 @@ class Runner:
                 receive.close()
             outer.cancel_scope.cancel()
         await self.deletions.settle(self.direction.delete, self.count_retry, lambda item, status,
-                                    why: self.result(item, _Outcome(status, why, "delete")))
+                                    why: self.result(item, Outcome(status, why, "delete")))
         await retrying(self.direction.finish, self.options)

@@ -148,8 +148,10 @@ class Stats:
     record_files: bool = True
     started: float = field(default_factory=time.monotonic)
     finished: float | None = None
-    results: list[FileResult] = field(default_factory=list)
-    failures: list[FileResult] = field(default_factory=list)
+    # Not in the repr: asyncio formats a finished run's result (these Stats) when it restores
+    # the SIGINT handler, and 100,000 results took it seconds.
+    results: list[FileResult] = field(default_factory=list, repr=False)
+    failures: list[FileResult] = field(default_factory=list, repr=False)
     started_at: float = field(default_factory=time.time)  # wall clock, for the report
     finished_at: float | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
