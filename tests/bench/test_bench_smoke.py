@@ -14,7 +14,7 @@ def test_bench_smoke(tmp_path: Path) -> None:
     out = tmp_path / "results"
     result = CliRunner().invoke(main, [
         "bench", "--scale", "0.001", "--repeat", "1", "--rtt-ms", "5", "--sample", "10",
-        "--scenarios", "small_upload,study_download,large_upload,threads,limits,verify",
+        "--scenarios", "small_upload,small_download,study_download,large_upload,threads,limits,verify",
         "--out", str(out)])
     assert result.exit_code == 0, result.output
     payload = json.loads((out / "results.json").read_text())
@@ -28,6 +28,8 @@ def test_bench_smoke(tmp_path: Path) -> None:
         assert abs(engine["ratios"]["seed_upload"] - expected) < 1e-9
         assert engine["files"] == 20 and engine["median_s"] > 0
         assert summary[("study_download", link, "engine")]["ratios"]["seed_download"] > 0
+        small_down = summary[("small_download", link, "engine")]
+        assert small_down["files"] == 20 and small_down["ratios"]["seed_download"] > 0
     wan = [run for run in payload["runs"] if run["link"] == "wan"]
     assert wan and all(run["rtt_ms"] == 5 for run in wan)
     assert "verify_cost_pct" in summary[("verify", "loopback", "engine+verify")]
@@ -73,3 +75,23 @@ def test_bench_rtt_sweep_rejects_bad_values(tmp_path: Path) -> None:
     for value in ("fast", "-1,5", ","):
         result = CliRunner().invoke(main, ["bench", "--rtt-sweep", value, "--out", str(tmp_path)])
         assert result.exit_code == 2 and "--rtt-sweep" in result.output, result.output
+
+
+def test_bench_runs_only_the_chosen_baselines(tmp_path: Path) -> None:
+    """``--baselines`` leaves the others out; ``limits`` measures only the datasets moved."""
+    out = tmp_path / "chosen"
+    result = CliRunner().invoke(main, [
+        "bench", "--scale", "0.001", "--repeat", "1", "--rtt-ms", "0", "--sample", "5",
+        "--scenarios", "small_upload,limits", "--baselines", "seed_upload", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    payload = json.loads((out / "results.json").read_text())
+    cells = {(row["scenario"], row["tool"]) for row in payload["summary"]}
+    assert cells == {("small_upload", "engine"), ("small_upload", "seed_upload"),
+                     ("small_limit", "cp"), ("small_limit", "socket")}
+    assert payload["config"]["baselines"] == ["seed_upload"]
+
+
+def test_bench_rejects_an_unknown_baseline(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["bench", "--baselines", "seed_upload,rsync",
+                                       "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "unknown baseline(s) rsync" in result.output, result.output

@@ -79,6 +79,7 @@ class BenchConfig:
     sample: int = 500
     scenarios: tuple[str, ...] = ()
     kills: int = 10
+    baselines: frozenset[str] | None = None  # None: every baseline available
     progress: Callable[[str], None] = print
     runs: list[Run] = field(default_factory=list)
     extras: dict[str, object] = field(default_factory=dict)
@@ -109,8 +110,12 @@ class Bench:
     def _time(self, scenario: str, tool: str, link: str, action: Callable[[], int],
               size_per_file: float, **extra: object) -> None:
         """Repeat one cell.  A baseline that fails is recorded as failed, with its reason, and
-        the bench goes on; the engine failing (or the bench's own tools) stops it."""
+        the bench goes on; the engine failing (or the bench's own tools) stops it.  A baseline
+        left out by ``--baselines`` is not run at all."""
         survivable = not tool.startswith("engine") and tool != "cp"
+        chosen = self.config.baselines
+        if chosen is not None and tool in baselines.DESCRIPTIONS and tool not in chosen:
+            return
         for attempt in range(self.config.repeat):
             started = time.perf_counter()
             try:

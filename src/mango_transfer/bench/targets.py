@@ -74,9 +74,15 @@ def embedded_target(workdir: Path) -> Iterator[Target]:
 
 @contextlib.contextmanager
 def zone_target(env_file: Path, collection: str | None) -> Iterator[Target]:
-    """A scratch collection on any zone; removed at the end, whatever happens."""
-    auth = Path(os.environ.get("IRODS_AUTHENTICATION_FILE", Path.home() / ".irods" / ".irodsA"))
+    """A scratch collection on any zone; removed at the end, whatever happens.
+
+    The password file is found as the iCommands find it: ``$IRODS_AUTHENTICATION_FILE``, else
+    the environment file's ``irods_authentication_file``, else ``~/.irods/.irodsA``.
+    """
     env = json.loads(env_file.read_text())
+    auth = Path(os.environ.get("IRODS_AUTHENTICATION_FILE")
+                or env.get("irods_authentication_file")
+                or Path.home() / ".irods" / ".irodsA")
     base = collection or env.get("irods_home") or f"/{env['irods_zone_name']}/home/{env['irods_user_name']}"
     target = Target(env_file, auth, f"{base}/mango-transfer-bench-{uuid.uuid4().hex[:8]}")
     with target.session() as session:

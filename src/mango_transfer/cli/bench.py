@@ -17,10 +17,11 @@ from ..bench.report import plot, rtt_sweep_section, summarize, sweep_table, tabl
 from ..bench.runner import SWEEP_SEED_SAMPLE, Bench, BenchConfig, runs_as_dicts
 from ..bench.targets import embedded_target, zone_target
 
-ALL_SCENARIOS = ("small_upload", "large_upload", "large_download", "study_upload", "study_download",
-                 "noop_resync", "verify", "threads", "walk", "limits", "soak")
+ALL_SCENARIOS = ("small_upload", "small_download", "large_upload", "large_download", "study_upload",
+                 "study_download", "noop_resync", "verify", "threads", "walk", "limits", "soak")
 DEFAULT_SCENARIOS = tuple(s for s in ALL_SCENARIOS if s != "soak")  # soak is reliability, opt-in
-LINK_SENSITIVE = {"small_upload", "large_upload", "large_download", "study_upload", "study_download"}
+LINK_SENSITIVE = {"small_upload", "small_download", "large_upload", "large_download", "study_upload",
+                  "study_download"}
 
 
 @click.command()
@@ -45,13 +46,17 @@ LINK_SENSITIVE = {"small_upload", "large_upload", "large_download", "study_uploa
 @click.option("--threads", type=int, default=16, show_default=True, help="Engine --threads.")
 @click.option("--sample", type=int, default=500, show_default=True,
               help="Files the sequential baselines move (their rate is what is compared).")
+@click.option("--baselines", "baseline_names", metavar="NAME[,NAME...]",
+              help="Run only these baselines (default: every one available): "
+                   + ", ".join(baselines.DESCRIPTIONS) + ". The engine always runs.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("bench-results"),
               show_default=True)
 def bench(env_file: Path | None, embedded: bool, collection: str | None, scenarios: str,
           kills: int, scale: float, repeat: int, rtt_ms: float, rtt_sweep: tuple[float, ...],
-          threads: int, sample: int, out: Path) -> None:
+          threads: int, sample: int, baseline_names: str | None, out: Path) -> None:
     """Measure throughput of mango-transfer and of the tools it replaces, as ratios in one run."""
     chosen = tuple(s.strip() for s in scenarios.split(",") if s.strip())
+    only = _parse_baselines(baseline_names)
     unknown = [s for s in chosen if s not in ALL_SCENARIOS]
     if unknown:
         raise click.BadParameter(f"unknown scenario(s) {', '.join(unknown)}; choose from "
@@ -69,6 +74,7 @@ def bench(env_file: Path | None, embedded: bool, collection: str | None, scenari
                                      else embedded_target(workdir))
         config = BenchConfig(workdir=workdir, scale=scale, repeat=repeat, rtt_ms=rtt_ms,
                              threads=threads, sample=sample, scenarios=chosen, kills=kills,
+                             baselines=only,
                              progress=lambda line: click.echo(line, err=True))
         runner = Bench(config, target)
         links = [("loopback", 0.0)] + ([("wan", rtt_ms)] if rtt_ms and not env_file else [])
@@ -92,6 +98,7 @@ def bench(env_file: Path | None, embedded: bool, collection: str | None, scenari
                     "processor": platform.processor()},
         "config": {"scale": scale, "repeat": repeat, "rtt_ms": rtt_ms, "threads": threads,
                    "sample": sample, "scenarios": list(chosen),
+                   "baselines": sorted(only) if only is not None else "all available",
                    **({"rtt_sweep_ms": list(rtt_sweep),
                        "rtt_sweep_seed_sample": min(sample, SWEEP_SEED_SAMPLE)} if rtt_sweep else {}),
                    "target": str(env_file) if env_file else "embedded (subprocess)"},
@@ -101,6 +108,18 @@ def bench(env_file: Path | None, embedded: bool, collection: str | None, scenari
     write_json(out / "results.json", payload)
     images = plot(rows, out)
     click.echo(f"wrote {out / 'results.json'}" + "".join(f", {image}" for image in images))
+
+
+def _parse_baselines(value: str | None) -> frozenset[str] | None:
+    """``seed_upload,prc`` -> those names, checked against the known baselines; None: all."""
+    if value is None:
+        return None
+    names = frozenset(part.strip() for part in value.split(",") if part.strip())
+    unknown = sorted(names - baselines.DESCRIPTIONS.keys())
+    if unknown:
+        raise click.BadParameter(f"unknown baseline(s) {', '.join(unknown)}; choose from "
+                                 f"{', '.join(baselines.DESCRIPTIONS)}", param_hint="--baselines")
+    return names
 
 
 def _parse_rtts(value: str | None) -> tuple[float, ...]:
@@ -127,7 +146,7 @@ def _run_link(runner: Bench, chosen: tuple[str, ...], link: str, first: bool) ->
             else:
                 runner.download_scenario(scenario, dataset, link)
         elif first and scenario == "limits":
-            for dataset in ("small", "large", "study"):
+            for dataset in _limit_datasets(chosen):
                 runner.limits(dataset)
         elif first and scenario == "noop_resync":
             runner.noop_resync(link)
@@ -139,6 +158,13 @@ def _run_link(runner: Bench, chosen: tuple[str, ...], link: str, first: bool) ->
             runner.walk(link, _registrar(runner))
         elif first and scenario == "soak":
             runner.soak(link)
+
+
+def _limit_datasets(chosen: tuple[str, ...]) -> tuple[str, ...]:
+    """The datasets whose local limits (cp, loopback socket) are measured: those the chosen
+    transfer scenarios move, or all three when only ``limits`` was asked for."""
+    moved = {scenario.split("_")[0] for scenario in chosen if scenario in LINK_SENSITIVE}
+    return tuple(name for name in ("small", "large", "study") if name in moved or not moved)
 
 
 def _registrar(runner: Bench) -> Callable[[str, int], None]:
