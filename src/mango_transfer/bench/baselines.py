@@ -59,16 +59,23 @@ def seed_upload(session: iRODSSession, local: Path, collection: str, limit: int 
     return done
 
 
-def _list_recursive(session: iRODSSession, collection: str) -> list[tuple[str, int]]:
+def _list_recursive(session: iRODSSession, collection: str,
+                    limit: int | None = None) -> list[tuple[str, int]]:
+    """Objects under ``collection``, collection by collection; with ``limit``, the listing stops
+    once it holds that many, so a sampled run pays the listing of its sample only."""
     coll = session.collections.get(collection)
     found = [(obj.path, obj.size) for obj in coll.data_objects]
     for sub in coll.subcollections:
-        found += _list_recursive(session, sub.path)
-    return found
+        if limit is not None and len(found) >= limit:
+            break
+        found += _list_recursive(session, sub.path, None if limit is None else limit - len(found))
+    return found[:limit]
 
 
 def seed_download(session: iRODSSession, collection: str, local: Path, limit: int | None = None) -> int:
-    objects = _list_recursive(session, collection)[:limit]
+    """The labs' download script; ``limit`` (the sample) also bounds its listing, so the rate of
+    a sample carries the same listing cost per file as a run over the whole tree."""
+    objects = _list_recursive(session, collection, limit)
 
     def fetch(entry: tuple[str, int]) -> None:
         path, size = entry
