@@ -79,6 +79,7 @@ class BenchConfig:
     sample: int = 500
     scenarios: tuple[str, ...] = ()
     kills: int = 10
+    processes: int | None = None  # engine --processes; None: the engine's own default
     baselines: frozenset[str] | None = None  # None: every baseline available
     progress: Callable[[str], None] = print
     runs: list[Run] = field(default_factory=list)
@@ -107,6 +108,13 @@ class Bench:
         self.scratch = config.workdir / "scratch"
 
     # -- helpers --------------------------------------------------------------------------
+    def _options(self, **overrides: object) -> dict[str, object]:
+        """The engine options of every run: ``--threads``, and ``--processes`` when given."""
+        options: dict[str, object] = {"threads": self.config.threads}
+        if self.config.processes is not None:
+            options["processes"] = self.config.processes
+        return {**options, **overrides}
+
     def _time(self, scenario: str, tool: str, link: str, action: Callable[[], int],
               size_per_file: float, **extra: object) -> None:
         """Repeat one cell.  A baseline that fails is recorded as failed, with its reason, and
@@ -171,7 +179,7 @@ class Bench:
 
         def engine() -> int:
             return _engine(target, True, data.root, target.fresh_collection(scenario),
-                           threads=self.config.threads)
+                           **self._options())
 
         def seed() -> int:
             with target.session() as session:
@@ -216,10 +224,10 @@ class Bench:
         with target.session() as session:
             exists = session.collections.exists(source)
         if not exists:
-            _engine(target, True, data.root, source, threads=self.config.threads)
+            _engine(target, True, data.root, source, **self._options())
 
         def engine() -> int:
-            return _engine(target, False, self._local_out(), source, threads=self.config.threads)
+            return _engine(target, False, self._local_out(), source, **self._options())
 
         def seed() -> int:
             with target.session() as session:
@@ -278,10 +286,10 @@ class Bench:
         with self.target.session() as session:
             present = session.collections.exists(remote)
         if not present:
-            _engine(self.target, True, data.root, remote, threads=self.config.threads)
+            _engine(self.target, True, data.root, remote, **self._options())
 
         def again() -> int:
-            _engine(self.target, True, data.root, remote, threads=self.config.threads)
+            _engine(self.target, True, data.root, remote, **self._options())
             return data.files
 
         self._time("noop_resync", "engine", link, again, 0, threads=self.config.threads)
@@ -294,7 +302,7 @@ class Bench:
 
             def run(verify: bool = verify) -> int:
                 return _engine(self.target, True, data.root, self.target.fresh_collection("verify"),
-                               threads=self.config.threads, verify=verify)
+                               **self._options(), verify=verify)
 
             self._time("verify", tool, link, run, per_file, threads=self.config.threads)
 
@@ -304,7 +312,8 @@ class Bench:
         for threads in (1, 4, 8, 16, 32):
             def run(threads: int = threads) -> int:
                 return _engine(self.target, True, data.root,
-                               self.target.fresh_collection("threads"), threads=threads)
+                               self.target.fresh_collection("threads"),
+                               **self._options(threads=threads))
 
             self._time("threads", f"engine@{threads}", link, run, per_file, threads=threads)
 

@@ -44,6 +44,8 @@ LINK_SENSITIVE = {"small_upload", "small_download", "large_upload", "large_downl
                    "for the files/s-vs-RTT curve; replaces small_upload's two links. The seed loop "
                    f"moves min(--sample, {SWEEP_SEED_SAMPLE}) files per point.")
 @click.option("--threads", type=int, default=16, show_default=True, help="Engine --threads.")
+@click.option("--processes", type=int, default=None,
+              help="Engine --processes (default: the engine's own choice for this machine).")
 @click.option("--sample", type=int, default=500, show_default=True,
               help="Files the sequential baselines move (their rate is what is compared).")
 @click.option("--baselines", "baseline_names", metavar="NAME[,NAME...]",
@@ -53,7 +55,8 @@ LINK_SENSITIVE = {"small_upload", "small_download", "large_upload", "large_downl
               show_default=True)
 def bench(env_file: Path | None, embedded: bool, collection: str | None, scenarios: str,
           kills: int, scale: float, repeat: int, rtt_ms: float, rtt_sweep: tuple[float, ...],
-          threads: int, sample: int, baseline_names: str | None, out: Path) -> None:
+          threads: int, processes: int | None, sample: int, baseline_names: str | None,
+          out: Path) -> None:
     """Measure throughput of mango-transfer and of the tools it replaces, as ratios in one run."""
     chosen = tuple(s.strip() for s in scenarios.split(",") if s.strip())
     only = _parse_baselines(baseline_names)
@@ -65,6 +68,8 @@ def bench(env_file: Path | None, embedded: bool, collection: str | None, scenari
         raise click.UsageError("--env and --embedded exclude each other")
     if scale <= 0 or repeat < 1 or kills < 0:
         raise click.UsageError("--scale must be > 0, --repeat at least 1 and --kills at least 0")
+    if processes is not None and processes < 0:
+        raise click.UsageError("--processes must be 0 (automatic) or more")
     if rtt_sweep and env_file:
         raise click.UsageError("--rtt-sweep needs the embedded server; a real zone has its own RTT")
     started = time.time()
@@ -74,7 +79,7 @@ def bench(env_file: Path | None, embedded: bool, collection: str | None, scenari
                                      else embedded_target(workdir))
         config = BenchConfig(workdir=workdir, scale=scale, repeat=repeat, rtt_ms=rtt_ms,
                              threads=threads, sample=sample, scenarios=chosen, kills=kills,
-                             baselines=only,
+                             baselines=only, processes=processes,
                              progress=lambda line: click.echo(line, err=True))
         runner = Bench(config, target)
         links = [("loopback", 0.0)] + ([("wan", rtt_ms)] if rtt_ms and not env_file else [])
@@ -97,6 +102,7 @@ def bench(env_file: Path | None, embedded: bool, collection: str | None, scenari
         "machine": {"python": platform.python_version(), "platform": platform.platform(),
                     "processor": platform.processor()},
         "config": {"scale": scale, "repeat": repeat, "rtt_ms": rtt_ms, "threads": threads,
+                   "processes": processes if processes is not None else "engine default",
                    "sample": sample, "scenarios": list(chosen),
                    "baselines": sorted(only) if only is not None else "all available",
                    **({"rtt_sweep_ms": list(rtt_sweep),
