@@ -122,7 +122,7 @@ def plot(rows: list[dict[str, Any]], out: Path) -> list[Path]:
         return []
     written = []
     cells = [r for r in rows if not r["scenario"].endswith("_limit") and "failed" not in r
-             and r["scenario"] not in ("threads", "walk", "noop_resync")]
+             and r["scenario"] not in ("threads", "processes", "walk", "noop_resync")]
     if cells:
         figure, axis = plt.subplots(figsize=(10, 5))
         labels = [f"{r['scenario']}\n{r['link']}\n{r['tool']}" for r in cells]

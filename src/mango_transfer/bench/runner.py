@@ -317,6 +317,19 @@ class Bench:
 
             self._time("threads", f"engine@{threads}", link, run, per_file, threads=threads)
 
+    def processes_sweep(self, link: str) -> None:
+        """Small-files upload by the engine with one and with two worker processes, same run."""
+        data = self.dataset("small")
+        per_file = data.bytes / data.files
+        for processes in (1, 2):
+            def run(processes: int = processes) -> int:
+                return _engine(self.target, True, data.root,
+                               self.target.fresh_collection("processes"),
+                               **self._options(processes=processes))
+
+            self._time("processes", f"engine@p{processes}", link, run, per_file,
+                       threads=self.config.threads)
+
     def walk(self, link: str, register: Callable[[str, int], None]) -> None:
         """Peak RSS of a dry-run download (a full remote walk) in a child process (POSIX's
         getrusage: imported here, so the bench loads on Windows too)."""

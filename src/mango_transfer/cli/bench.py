@@ -18,8 +18,10 @@ from ..bench.runner import SWEEP_SEED_SAMPLE, Bench, BenchConfig, runs_as_dicts
 from ..bench.targets import embedded_target, zone_target
 
 ALL_SCENARIOS = ("small_upload", "small_download", "large_upload", "large_download", "study_upload",
-                 "study_download", "noop_resync", "verify", "threads", "walk", "limits", "soak")
-DEFAULT_SCENARIOS = tuple(s for s in ALL_SCENARIOS if s != "soak")  # soak is reliability, opt-in
+                 "study_download", "noop_resync", "verify", "threads", "processes", "walk", "limits",
+                 "soak")
+# Opt-in: soak is reliability; processes compares worker counts, not tools.
+DEFAULT_SCENARIOS = tuple(s for s in ALL_SCENARIOS if s not in ("soak", "processes"))
 LINK_SENSITIVE = {"small_upload", "small_download", "large_upload", "large_download", "study_upload",
                   "study_download"}
 
@@ -160,6 +162,8 @@ def _run_link(runner: Bench, chosen: tuple[str, ...], link: str, first: bool) ->
             runner.verify_cost(link)
         elif scenario == "threads":
             runner.threads_sweep(link)
+        elif scenario == "processes":
+            runner.processes_sweep(link)
         elif first and scenario == "walk":
             runner.walk(link, _registrar(runner))
         elif first and scenario == "soak":
