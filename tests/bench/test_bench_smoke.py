@@ -95,3 +95,16 @@ def test_bench_rejects_an_unknown_baseline(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["bench", "--baselines", "seed_upload,rsync",
                                        "--out", str(tmp_path)])
     assert result.exit_code == 2 and "unknown baseline(s) rsync" in result.output, result.output
+
+
+def test_bench_processes_scenario(tmp_path: Path) -> None:
+    """One and two worker processes on the same server in one run, both moving every file."""
+    out = tmp_path / "processes"
+    result = CliRunner().invoke(main, [
+        "bench", "--scale", "0.001", "--repeat", "1", "--rtt-ms", "0", "--scenarios", "processes",
+        "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    payload = json.loads((out / "results.json").read_text())
+    rows = {row["tool"]: row for row in payload["summary"] if row["scenario"] == "processes"}
+    assert rows.keys() == {"engine@p1", "engine@p2"}
+    assert all(row["files"] == 20 and row["median_s"] > 0 for row in rows.values())
