@@ -201,7 +201,9 @@ class PlainLines:
         echo(self.line(snap), file=self.file)
 
     def line(self, snap: StatsSnapshot) -> str:
-        parts = _parts(snap, self.rates, long=True)
+        # the line ends with the elapsed time itself: not twice when the run is complete
+        parts = [part for part in _parts(snap, self.rates, long=True)
+                 if not part.endswith(" elapsed")]
         fraction = snap.fraction
         head = f"{math.floor(fraction * 100)}%, " if fraction is not None else ""
         stamp = time.strftime("%Y-%m-%d %H:%M:%S")
