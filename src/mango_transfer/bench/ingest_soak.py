@@ -3,8 +3,9 @@ continuously and the embedded server is stopped and started again, on the same d
 port, every ``restart_every`` seconds.
 
 Shared by the short test (``tests/ingest/test_outages.py``) and ``benchmarks/ingest_soak.py``
-(minutes, by hand). At the end, once the writer stopped and the server is up, it waits for the
-watcher to catch up, stops it with SIGINT, and checks: every file written is on the server
+(minutes, by hand). At the end, once the writer stopped and the server is up, it waits (up to
+``catch_up`` seconds) until every file is on the server and the watcher's log says so, nothing
+pending, stops it with SIGINT, and checks: every file written is on the server
 exactly once (one object, one replica, nothing else in the collection), identical (its
 registered SHA-256, the ingest runs with ``--verify-checksum``, equals the local file's),
 every replica good, nothing failed or pending in the log; and it reports the watcher's resident
@@ -172,6 +173,19 @@ def _caught_up(session: iRODSSession, collection: str, written: dict[str, str]) 
                for path, digest in written.items())
 
 
+def _log_settled(logs: Path, written: dict[str, str]) -> bool:
+    """The watcher's JSON log (rewritten atomically, a second or so after the outcomes) says
+    every written file is uploaded and nothing is pending or failed."""
+    try:
+        [path] = sorted(logs.glob("mango_ingest_results-*.json"))
+        log = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    statuses = {entry["path"]: entry["status"] for entry in log["files"]}
+    return (all(statuses.get(relative) == "uploaded" for relative in written)
+            and int(log["summary"]["pending"]) == 0 and int(log["summary"]["failed"]) == 0)
+
+
 def ingest_soak(workdir: Path, *, seconds: float, restart_every: float = 60.0,
                 down_for: float = 5.0, write_every: float = 0.2, large_every: int = 0,
                 large_size: int = 40 << 20, catch_up: float = 300.0,
@@ -235,7 +249,11 @@ def ingest_soak(workdir: Path, *, seconds: float, restart_every: float = 60.0,
                    and not _caught_up(session, collection, writer.written)):
                 time.sleep(1.0)
             caught_up = time.monotonic() - finished_writing
-            time.sleep(2.5)  # the log is rewritten at most a second after the last outcome
+            # The objects are there; the watcher may still be finishing their last steps and
+            # logs them a second or so later: stop it only once its log says so (or the cap).
+            while (watcher.poll() is None and time.monotonic() < deadline
+                   and not _log_settled(logs, writer.written)):
+                time.sleep(0.5)
             mb = _rss_mb(watcher.pid)
             if mb is not None:
                 samples.append((time.monotonic() - begin, mb))
