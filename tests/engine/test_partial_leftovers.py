@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from mango_transfer.byteranges import RemoteIdentity
-from mango_transfer.localfs.partial import PartialDownload, state_path
+from mango_transfer.localfs import partial
+from mango_transfer.localfs.partial import PartialDownload, partial_path, state_path
 
 DATA = b"0123456789" * 100
 IDENTITY = RemoteIdentity("/z/home/u/c/f.bin", len(DATA), 1_700_000_000, None)
@@ -38,3 +41,30 @@ def test_resume_and_finish_remove_temporaries_of_a_killed_run(tmp_path: Path) ->
     resumed.finish(mtime=1_700_000_000)
     assert [p.name for p in tmp_path.iterdir()] == ["f.bin"]
     assert final.read_bytes() == DATA
+
+
+def test_a_run_killed_at_the_rename_leaves_no_state_beside_the_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The final name appears only once the state file is gone: a run killed just after the
+    rename (where a kill on progress lands, when it sees the file) leaves nothing the next run,
+    which skips the complete file, would never remove; killed just before, the complete
+    partial without its state is downloaded again."""
+    final = tmp_path / "f.bin"
+    download = PartialDownload.open(final, IDENTITY)
+    with download.open_writer() as writer:
+        writer.write(DATA)
+        download.record(writer, 0, len(DATA))
+    seen: list[bool] = []
+
+    def rename(source: Path, target: Path) -> None:
+        seen.append(state_path(final).exists())
+        raise KeyboardInterrupt  # the process dies here: the rename never happens
+
+    monkeypatch.setattr(partial, "replace", rename)
+    with pytest.raises(KeyboardInterrupt):
+        download.finish(mtime=IDENTITY.mtime)
+    assert seen == [False]
+    monkeypatch.undo()
+    again = PartialDownload.open(final, IDENTITY)  # the next run: no state, so from the start
+    assert again.state.missing() == ((0, len(DATA)),)
+    assert partial_path(final).stat().st_size == 0

@@ -9,7 +9,8 @@
 - A range is recorded only after ``fsync`` of the data, and the state file is replaced
   atomically, so a crash (even SIGKILL) can lose progress but never claims bytes not on disk.
 - On failure both files are kept (that is the point); on success the state file is removed,
-  with any temporary state file a killed run left behind.
+  with any temporary state file a killed run left behind, just *before* the rename: no state
+  file ever sits beside a complete file, which later runs skip and would never tidy.
 
 All functions block: the engine calls them through ``anyio.to_thread``. Several chunk workers may
 write one download at once; each opens its own handle (:meth:`PartialDownload.open_writer`, no
@@ -164,7 +165,7 @@ class PartialDownload:
                 _write_state(self.state_file, self._state)
 
     def finish(self, mtime: int | None = None) -> Path:
-        """Set the mtime, rename onto the final name, drop the state file. Needs all bytes."""
+        """Drop the state file, set the mtime, rename onto the final name. Needs all bytes."""
         with self._lock:
             missing = self._state.missing()
         if missing:
@@ -175,9 +176,12 @@ class PartialDownload:
                 raise VerificationFailed("downloaded size differs from the remote size",
                                          path=self.final, expected=str(self._state.identity.size),
                                          actual=str(size))
-            publish(self.partial, self.final, mtime)
+            # The state goes first: a run killed after the rename leaves no state beside a
+            # complete file (the next run skips that file and would never remove it); one
+            # killed before it leaves a partial without state, downloaded again.
             self.state_file.unlink(missing_ok=True)
             _remove_stale_temporaries(self.state_file)
+            publish(self.partial, self.final, mtime)
         return self.final
 
     def discard(self) -> None:
