@@ -1,6 +1,13 @@
 """The kill soak: SIGKILL the CLI at random moments during upload and download of a mixed tree,
 then let one run finish and check that nothing was lost.
 
+A moment is chosen by progress, not by time: each run is killed once the destination shows
+that it has done a random share (at most half) of what was left, counted per file as started
+(an object or a partial file exists) and complete (a good replica, or the final file, of the
+right size). So every kill lands mid-transfer whatever the machine's speed: a fixed delay
+killed a loaded machine's runs while Python was still starting, and let a fast one finish
+before the kill. Once the tree is complete a run finishes without being killed.
+
 Shared by the reliability test (10 kills in CI) and ``mango-transfer bench --scenarios soak``
 (``--kills``, e.g. 50 by hand).  Checks: both trees byte-identical (SHA-256 of every file),
 every replica good, no leftover partial or state file under the destination, and the finishing
@@ -16,12 +23,15 @@ import random
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from irods.column import Like
 from irods.models import Collection, DataObject
 from irods.session import iRODSSession
+
+from mango_transfer.localfs.partial import partial_path
 
 CHUNK = 4 << 20
 
@@ -71,18 +81,69 @@ def _command(*args: str) -> list[str]:
             "--chunk-threshold", str(CHUNK), "--retry-backoff", "0.1"]
 
 
-def kill_loop(command: list[str], environ: dict[str, str], kills: int, seed: int) -> int:
-    """Start and SIGKILL ``kills`` times; returns how many runs were killed before finishing."""
+Progress = Callable[[], int]  # what the destination shows done, in units of :data:`UNITS`
+
+UNITS = 2  # per file: started, complete
+POLL = 0.02  # seconds between looks at the destination
+STALL = 300.0  # seconds a run may go without reaching its kill point or ending
+
+
+def kill_loop(command: list[str], environ: dict[str, str], kills: int, seed: int,
+              progress: Progress, total: int) -> int:
+    """Start the run ``kills`` times and SIGKILL each once ``progress()`` has grown by a random
+    share, at most half, of what is left of ``total``; returns how many runs were killed before
+    they finished (a run that reaches its end first is not counted)."""
     rng, killed = random.Random(seed), 0
     for _ in range(kills):
+        start = progress()
+        goal = start + rng.randint(1, max(1, (total - start) // 2))
         process = subprocess.Popen(command, env=environ, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.3, 1.5))
+        deadline = time.monotonic() + STALL
+        while process.poll() is None and progress() < goal:
+            if time.monotonic() > deadline:
+                process.kill()
+                process.wait(timeout=60)
+                raise RuntimeError(f"{command[3]}: no end and no progress to {goal} of {total} "
+                                   f"in {STALL:.0f} s (at {progress()})")
+            time.sleep(POLL)
         if process.poll() is None:
             process.kill()  # SIGKILL; TerminateProcess on Windows
-            killed += 1
+            if process.wait(timeout=60) != 0:  # not when it ended by itself meanwhile
+                killed += 1
         process.wait(timeout=60)
     return killed
+
+
+def upload_progress(session: iRODSSession, collection: str, sizes: dict[str, int]) -> Progress:
+    """Per file of ``sizes``: 1 for an object (an upload began), 2 for a good replica of the
+    file's size."""
+    def units() -> int:
+        return sum(UNITS if status == "1" and size == sizes[relative] else 1
+                   for relative, (size, status) in _remote(session, collection).items()
+                   if relative in sizes)
+    return units
+
+
+def download_progress(target: Path, sizes: dict[str, int]) -> Progress:
+    """Per file of ``sizes``: 1 for a partial file with bytes in it, 2 for the file, complete."""
+    def units() -> int:
+        done = 0
+        for relative, size in sizes.items():
+            final = target.joinpath(*relative.split("/"))
+            if _size(final) == size:
+                done += UNITS
+            elif (_size(partial_path(final)) or 0) > 0:
+                done += 1
+        return done
+    return units
+
+
+def _size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
 
 
 def _finish(command: list[str], environ: dict[str, str], report: Path) -> dict[str, object]:
@@ -112,14 +173,16 @@ def soak(environ: dict[str, str], workdir: Path, collection: str, kills: int) ->
                            irods_authentication_file=environ["IRODS_AUTHENTICATION_FILE"])
     with session:
         upload = _command("upload", str(source), collection)
-        killed_up = kill_loop(upload, environ, kills, seed=1)
+        killed_up = kill_loop(upload, environ, kills, 1, upload_progress(session, collection, sizes),
+                              UNITS * len(sizes))
         before = _remote(session, collection)
         complete = sum(1 for rel, (size, status) in before.items()
                        if status == "1" and size == sizes.get(rel))
         moved = _finish(upload, environ, workdir / "upload-report.json")["transferred"]
         after = _remote(session, collection)
     download = _command("download", collection, str(target))
-    killed_down = kill_loop(download, environ, kills, seed=2)
+    killed_down = kill_loop(download, environ, kills, 2, download_progress(target, sizes),
+                            UNITS * len(sizes))
     _finish(download, environ, workdir / "download-report.json")
     got = digests(target)
     return SoakResult(
