@@ -326,5 +326,6 @@ def test_only_errors_no_wait_can_cure_stop_the_watcher(tmp_path: Path, zone: Res
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("mango-transfer ingest: "), result.stderr
-    assert ("refused the login" if problem == "password" else "denied access") in lines[0]
+    expected = "refused the login" if problem == "password" else "ask the owner for access"
+    assert expected in lines[0]
     assert "Traceback" not in result.stderr
