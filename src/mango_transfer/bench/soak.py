@@ -163,6 +163,25 @@ def _remote(session: iRODSSession, collection: str) -> dict[str, tuple[int, str]
             (int(row[DataObject.size]), str(row[DataObject.replica_status])) for row in rows}
 
 
+SETTLE = 1.0  # seconds the catalog must stay unchanged before the finishing run is counted
+SETTLE_CAP = 60.0
+
+
+def _settled_remote(session: iRODSSession, collection: str) -> dict[str, tuple[int, str]]:
+    """The collection once it has stopped changing: a SIGKILLed client's last DATA_OBJ_PUT or
+    close was already on the wire, and the server's agent still completes it (a real iRODS
+    agent takes a moment), so a file counted missing at the kill may be good a second later
+    and rightly skipped by the finishing run."""
+    deadline = time.monotonic() + SETTLE_CAP
+    previous = _remote(session, collection)
+    while True:
+        time.sleep(SETTLE)
+        current = _remote(session, collection)
+        if current == previous or time.monotonic() > deadline:
+            return current
+        previous = current
+
+
 def soak(environ: dict[str, str], workdir: Path, collection: str, kills: int) -> SoakResult:
     """``environ`` names the iRODS environment and auth files; ``collection`` must be new."""
     source, target = workdir / "source", workdir / "target"
@@ -175,7 +194,7 @@ def soak(environ: dict[str, str], workdir: Path, collection: str, kills: int) ->
         upload = _command("upload", str(source), collection)
         killed_up = kill_loop(upload, environ, kills, 1, upload_progress(session, collection, sizes),
                               UNITS * len(sizes))
-        before = _remote(session, collection)
+        before = _settled_remote(session, collection)
         complete = sum(1 for rel, (size, status) in before.items()
                        if status == "1" and size == sizes.get(rel))
         moved = _finish(upload, environ, workdir / "upload-report.json")["transferred"]
